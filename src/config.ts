@@ -1,0 +1,310 @@
+// The service's whole configuration: one zod schema over process.env, parsed once at start-up,
+// frozen and passed down. A wrong value stops start-up with one line per problem, naming the
+// variable. Secrets have no defaults.
+import { z } from 'zod';
+import ipaddr from 'ipaddr.js';
+
+const bool = (def: boolean) =>
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return def;
+      if (['true', '1', 'yes', 'on'].includes(v)) return true;
+      if (['false', '0', 'no', 'off'].includes(v)) return false;
+      ctx.addIssue({ code: 'custom', message: `expected true or false, got "${v}"` });
+      return z.NEVER;
+    });
+
+const DURATION = /^(\d+)\s*(ms|s|m|h|d)$/;
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** A duration such as `30s`, `15m`, `2h`, `7d` or `500ms`, in milliseconds. */
+const duration = (def: string, min = 1) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((v, ctx) => {
+      const m = DURATION.exec(v === undefined || v === '' ? def : v);
+      if (!m) {
+        ctx.addIssue({ code: 'custom', message: `expected a duration like 30s, 15m, 2h or 7d, got "${v}"` });
+        return z.NEVER;
+      }
+      const ms = Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
+      if (ms < min) {
+        ctx.addIssue({ code: 'custom', message: `must be at least ${min} ms` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const int = (def: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return def;
+      if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) {
+        ctx.addIssue({ code: 'custom', message: `expected an integer from ${min} to ${max}, got "${v}"` });
+        return z.NEVER;
+      }
+      return Number(v);
+    });
+
+const positiveNumber = (def: number) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return def;
+      const n = Number(v);
+      if (!Number.isFinite(n) || n <= 0) {
+        ctx.addIssue({ code: 'custom', message: `expected a positive number, got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const list = (def: string[]) =>
+  z
+    .string()
+    .optional()
+    .transform((v) =>
+      v === undefined ? def : v.split(',').map((s) => s.trim()).filter((s) => s.length > 0),
+    );
+
+// server_name = hostname [ ":" port ] (appendices: server name grammar).
+const SERVER_NAME = /^(?:\[[0-9A-Fa-f:.]{2,45}\]|[0-9A-Za-z.-]{1,255})(?::\d{1,5})?$/;
+
+/** A secret: required when its feature is enabled, never defaulted, never echoed back. */
+const secret = (minLength: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return undefined;
+      if (v.length < minLength) {
+        ctx.addIssue({ code: 'custom', message: `must be at least ${minLength} characters long` });
+        return z.NEVER;
+      }
+      return v;
+    });
+
+const trustedProxies = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const entries = (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    for (const e of entries) {
+      const ok = e.includes('/') ? safe(() => ipaddr.parseCIDR(e)) : ipaddr.isValid(e);
+      if (!ok) {
+        ctx.addIssue({ code: 'custom', message: `"${e}" is not an IP address or CIDR range` });
+        return z.NEVER;
+      }
+    }
+    return entries;
+  });
+
+function safe(fn: () => unknown): boolean {
+  try {
+    fn();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const schema = z
+  .object({
+    SERVER_NAME: z
+      .string({ error: 'is required (the server name in user IDs, e.g. example.org)' })
+      .trim()
+      .regex(SERVER_NAME, 'must be a Matrix server name: hostname[:port]'),
+    PUBLIC_BASEURL: z
+      .string()
+      .trim()
+      .optional()
+      .refine((v) => v === undefined || /^https?:\/\/[^\s/]+(\/.*)?$/.test(v), 'must be an http(s) URL'),
+    HOST: z.string().trim().default('0.0.0.0'),
+    PORT: int(8008, 0, 65535),
+    DATABASE_URL: z
+      .string()
+      .trim()
+      .optional()
+      .refine((v) => v === undefined || v === '' || /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// URL')
+      .transform((v) => (v === '' ? undefined : v)),
+    DATABASE_POOL_SIZE: int(10, 1, 500),
+    DATA_DIR: z.string().trim().default('./data'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    TRUST_PROXY: trustedProxies,
+    BODY_LIMIT_BYTES: int(65_536, 1024, 10 * 1024 * 1024),
+
+    ENABLE_REGISTRATION: bool(false),
+    REGISTRATION_REQUIRES_TOKEN: bool(false),
+    ENABLE_REGISTRATION_WITHOUT_VERIFICATION: bool(false),
+    ALLOW_GUEST_ACCESS: bool(false),
+    RESERVED_USERNAMES: list([
+      'admin', 'administrator', 'root', 'abuse', 'postmaster', 'hostmaster', 'webmaster',
+      'security', 'support', 'noreply', 'no-reply', 'server', 'notices', 'system', 'mod', 'moderator',
+    ]),
+
+    ADMIN_TOKEN: secret(32),
+
+    PASSWORD_MIN_LENGTH: int(10, 1, 1024),
+    PASSWORD_MAX_LENGTH: int(512, 8, 65536),
+    PASSWORD_REQUIRE_DIGIT: bool(false),
+    PASSWORD_REQUIRE_SYMBOL: bool(false),
+    PASSWORD_REQUIRE_LOWERCASE: bool(false),
+    PASSWORD_REQUIRE_UPPERCASE: bool(false),
+    ARGON2_MEMORY_KIB: int(19_456, 19_456, 4_194_304),
+    ARGON2_ITERATIONS: int(2, 2, 100),
+    ARGON2_PARALLELISM: int(1, 1, 64),
+
+    ACCESS_TOKEN_LIFETIME: duration('5m', 10_000),
+    UIA_SESSION_LIFETIME: duration('1h', 10_000),
+    REGISTRATION_TOKEN_HOLD: duration('15m', 1000),
+
+    RATE_LIMIT_REGISTER_PER_SECOND: positiveNumber(0.17),
+    RATE_LIMIT_REGISTER_BURST: int(3, 1, 1_000_000),
+    RATE_LIMIT_REGISTER_REQUESTS_PER_MINUTE: int(60, 1, 1_000_000),
+    RATE_LIMIT_AVAILABLE_PER_MINUTE: int(120, 1, 1_000_000),
+    RATE_LIMIT_TOKEN_VALIDITY_PER_SECOND: positiveNumber(0.1),
+    RATE_LIMIT_TOKEN_VALIDITY_BURST: int(5, 1, 1_000_000),
+    RATE_LIMIT_TOKEN_FAILURES: int(5, 1, 1_000_000),
+    RATE_LIMIT_TOKEN_FAILURES_WINDOW: duration('10m', 1000),
+  })
+  .superRefine((c, ctx) => {
+    if (c.PASSWORD_MIN_LENGTH > c.PASSWORD_MAX_LENGTH) {
+      ctx.addIssue({ code: 'custom', path: ['PASSWORD_MIN_LENGTH'], message: 'must not exceed PASSWORD_MAX_LENGTH' });
+    }
+    const verifying = c.REGISTRATION_REQUIRES_TOKEN;
+    if (c.ENABLE_REGISTRATION && !verifying && !c.ENABLE_REGISTRATION_WITHOUT_VERIFICATION) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ENABLE_REGISTRATION'],
+        message:
+          'open registration with nothing but m.login.dummy lets anyone create accounts; ' +
+          'set REGISTRATION_REQUIRES_TOKEN=true, or opt in with ENABLE_REGISTRATION_WITHOUT_VERIFICATION=true',
+      });
+    }
+  });
+
+type Raw = z.output<typeof schema>;
+
+export interface Config {
+  serverName: string;
+  publicBaseUrl: string;
+  host: string;
+  port: number;
+  databaseUrl: string | undefined;
+  databasePoolSize: number;
+  dataDir: string;
+  logLevel: Raw['LOG_LEVEL'];
+  trustProxy: string[];
+  bodyLimitBytes: number;
+  registration: {
+    enabled: boolean;
+    requiresToken: boolean;
+    withoutVerification: boolean;
+    allowGuests: boolean;
+    reservedUsernames: string[];
+    uiaSessionLifetimeMs: number;
+    tokenHoldMs: number;
+  };
+  adminToken: string | undefined;
+  password: {
+    minLength: number;
+    maxLength: number;
+    requireDigit: boolean;
+    requireSymbol: boolean;
+    requireLowercase: boolean;
+    requireUppercase: boolean;
+  };
+  argon2: { memoryKiB: number; iterations: number; parallelism: number };
+  accessTokenLifetimeMs: number;
+  rateLimits: {
+    registerPerSecond: number;
+    registerBurst: number;
+    registerRequestsPerMinute: number;
+    availablePerMinute: number;
+    tokenValidityPerSecond: number;
+    tokenValidityBurst: number;
+    tokenFailures: number;
+    tokenFailuresWindowMs: number;
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+  }
+}
+
+/** Parses the environment; throws ConfigError listing every problem, one line each. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => {
+      const name = String(i.path[0] ?? 'configuration');
+      const message = i.code === 'invalid_type' && env[name] === undefined ? 'is required' : i.message;
+      return `${name}: ${message}`;
+    });
+    throw new ConfigError(problems);
+  }
+  const c = parsed.data;
+  return deepFreeze({
+    serverName: c.SERVER_NAME,
+    publicBaseUrl: (c.PUBLIC_BASEURL ?? `https://${c.SERVER_NAME}`).replace(/\/+$/, ''),
+    host: c.HOST,
+    port: c.PORT,
+    databaseUrl: c.DATABASE_URL,
+    databasePoolSize: c.DATABASE_POOL_SIZE,
+    dataDir: c.DATA_DIR,
+    logLevel: c.LOG_LEVEL,
+    trustProxy: c.TRUST_PROXY,
+    bodyLimitBytes: c.BODY_LIMIT_BYTES,
+    registration: {
+      enabled: c.ENABLE_REGISTRATION,
+      requiresToken: c.REGISTRATION_REQUIRES_TOKEN,
+      withoutVerification: c.ENABLE_REGISTRATION_WITHOUT_VERIFICATION,
+      allowGuests: c.ALLOW_GUEST_ACCESS,
+      reservedUsernames: c.RESERVED_USERNAMES.map((n) => n.toLowerCase()),
+      uiaSessionLifetimeMs: c.UIA_SESSION_LIFETIME,
+      tokenHoldMs: c.REGISTRATION_TOKEN_HOLD,
+    },
+    adminToken: c.ADMIN_TOKEN,
+    password: {
+      minLength: c.PASSWORD_MIN_LENGTH,
+      maxLength: c.PASSWORD_MAX_LENGTH,
+      requireDigit: c.PASSWORD_REQUIRE_DIGIT,
+      requireSymbol: c.PASSWORD_REQUIRE_SYMBOL,
+      requireLowercase: c.PASSWORD_REQUIRE_LOWERCASE,
+      requireUppercase: c.PASSWORD_REQUIRE_UPPERCASE,
+    },
+    argon2: { memoryKiB: c.ARGON2_MEMORY_KIB, iterations: c.ARGON2_ITERATIONS, parallelism: c.ARGON2_PARALLELISM },
+    accessTokenLifetimeMs: c.ACCESS_TOKEN_LIFETIME,
+    rateLimits: {
+      registerPerSecond: c.RATE_LIMIT_REGISTER_PER_SECOND,
+      registerBurst: c.RATE_LIMIT_REGISTER_BURST,
+      registerRequestsPerMinute: c.RATE_LIMIT_REGISTER_REQUESTS_PER_MINUTE,
+      availablePerMinute: c.RATE_LIMIT_AVAILABLE_PER_MINUTE,
+      tokenValidityPerSecond: c.RATE_LIMIT_TOKEN_VALIDITY_PER_SECOND,
+      tokenValidityBurst: c.RATE_LIMIT_TOKEN_VALIDITY_BURST,
+      tokenFailures: c.RATE_LIMIT_TOKEN_FAILURES,
+      tokenFailuresWindowMs: c.RATE_LIMIT_TOKEN_FAILURES_WINDOW,
+    },
+  });
+}
+
+function deepFreeze<T>(o: T): Readonly<T> {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}

@@ -1,0 +1,68 @@
+// The one error catalogue: every Matrix error this service answers, with its status and errcode.
+// Services throw these; the single error handler in http/errors.ts turns them into responses.
+
+export class MatrixError extends Error {
+  constructor(
+    readonly status: number,
+    readonly errcode: string,
+    message: string,
+    /** Extra top-level fields of the error body (e.g. retry_after_ms, soft_logout). */
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'MatrixError';
+  }
+
+  body(): Record<string, unknown> {
+    return { errcode: this.errcode, error: this.message, ...this.extra };
+  }
+}
+
+export const errors = {
+  // Request format (cs-api-standards: common error codes).
+  notJson: (detail = 'Content not JSON.') => new MatrixError(400, 'M_NOT_JSON', detail),
+  badJson: (detail: string) => new MatrixError(400, 'M_BAD_JSON', detail),
+  missingParam: (name: string) => new MatrixError(400, 'M_MISSING_PARAM', `Missing parameter: ${name}`),
+  invalidParam: (detail: string) => new MatrixError(400, 'M_INVALID_PARAM', detail),
+  tooLarge: () => new MatrixError(413, 'M_TOO_LARGE', 'Request body too large.'),
+  unrecognized: () => new MatrixError(404, 'M_UNRECOGNIZED', 'Unrecognized request.'),
+  methodNotAllowed: () => new MatrixError(405, 'M_UNRECOGNIZED', 'Method not allowed for this endpoint.'),
+  notFound: (detail = 'Not found.') => new MatrixError(404, 'M_NOT_FOUND', detail),
+  unknown: () => new MatrixError(500, 'M_UNKNOWN', 'Internal server error.'),
+  unavailable: () => new MatrixError(503, 'M_UNKNOWN', 'Service temporarily unavailable; try again shortly.'),
+  limitExceeded: (retryAfterMs: number) =>
+    new MatrixError(429, 'M_LIMIT_EXCEEDED', 'Too many requests; slow down.', {
+      retry_after_ms: Math.max(0, Math.ceil(retryAfterMs)),
+    }),
+
+  // Authorisation.
+  forbidden: (detail: string) => new MatrixError(403, 'M_FORBIDDEN', detail),
+  missingToken: () => new MatrixError(401, 'M_MISSING_TOKEN', 'Missing access token.'),
+  unknownToken: (detail = 'Unknown access token.', softLogout = false) =>
+    new MatrixError(401, 'M_UNKNOWN_TOKEN', detail, softLogout ? { soft_logout: true } : {}),
+
+  // Registration.
+  registrationDisabled: () => new MatrixError(403, 'M_FORBIDDEN', 'Registration is disabled on this homeserver.'),
+  guestAccessDisabled: () => new MatrixError(403, 'M_FORBIDDEN', 'Guest access is disabled on this homeserver.'),
+  userInUse: () => new MatrixError(400, 'M_USER_IN_USE', 'Desired user ID is already taken.'),
+  invalidUsername: (detail: string) => new MatrixError(400, 'M_INVALID_USERNAME', detail),
+  weakPassword: (detail: string) => new MatrixError(400, 'M_WEAK_PASSWORD', detail),
+  operationChanged: () =>
+    new MatrixError(
+      403,
+      'M_FORBIDDEN',
+      'Requested operation has changed during the UI authentication session; start a new session.',
+    ),
+  sessionSpent: () =>
+    new MatrixError(
+      403,
+      'M_FORBIDDEN',
+      'This authentication session has already been used to complete its request; start a new session or log in.',
+    ),
+
+  // UIA stage failures: carried inside a 401 UIA body, not thrown as the response itself.
+  stageForbidden: (detail: string) => new MatrixError(401, 'M_FORBIDDEN', detail),
+  stageUnauthorized: (detail: string) => new MatrixError(401, 'M_UNAUTHORIZED', detail),
+  invalidRegistrationToken: () =>
+    new MatrixError(401, 'M_UNAUTHORIZED', 'Invalid registration token: unknown, expired or used up.'),
+} as const;

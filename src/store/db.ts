@@ -1,0 +1,80 @@
+// The database handle: a pg.Pool, whether the server is a real Postgres (DATABASE_URL) or the
+// embedded PGlite served on a private socket (store/embedded.ts). One code path for both.
+import pg from 'pg';
+
+export interface Queryable {
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
+}
+
+export interface Db extends Queryable {
+  /**
+   * Runs fn inside one transaction on one connection. Keep it short and do no slow work inside
+   * (hashing, HTTP, timers): the embedded database runs one transaction at a time, and every
+   * other connection waits for it (see shared/notes/embedded-postgres.md).
+   */
+  tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  readonly pool: pg.Pool;
+  close(): Promise<void>;
+}
+
+export interface DbOptions {
+  connectionString: string;
+  poolSize: number;
+  /** How long a request waits for a free connection before failing (bounded outage behaviour). */
+  connectTimeoutMs?: number;
+  /** Server-side limit on one statement. */
+  statementTimeoutMs?: number;
+  onError?: (err: Error) => void;
+}
+
+// BIGINT columns (ms timestamps, counters) come back as JS numbers; all of ours stay far below 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+
+export function createDb(opts: DbOptions): Db {
+  const pool = new pg.Pool({
+    connectionString: opts.connectionString,
+    max: opts.poolSize,
+    connectionTimeoutMillis: opts.connectTimeoutMs ?? 3000,
+    idleTimeoutMillis: 30_000,
+    statement_timeout: opts.statementTimeoutMs ?? 10_000,
+    query_timeout: (opts.statementTimeoutMs ?? 10_000) + 2000,
+  });
+  // An idle client losing its server (database restart) must not crash the process.
+  pool.on('error', (err) => opts.onError?.(err));
+
+  return {
+    pool,
+    query: (text, params) => pool.query(text, params as unknown[]),
+    async tx(fn) {
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      try {
+        await client.query('BEGIN');
+        const result = await fn({ query: (text, params) => client.query(text, params as unknown[]) });
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        try {
+          await client.query('ROLLBACK');
+        } catch (rollbackErr) {
+          broken = rollbackErr as Error;
+        }
+        throw err;
+      } finally {
+        // A connection whose rollback failed is in an unknown state: destroy it, never reuse it.
+        client.release(broken);
+      }
+    },
+    close: () => pool.end(),
+  };
+}
+
+/** True for errors that mean "the database is unreachable", as opposed to a bad query. */
+export function isConnectionError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: string }).code ?? '';
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', '57P01', '57P02', '57P03', '53300'].includes(code) ||
+    /timeout exceeded when trying to connect|Connection terminated|connection timeout|Query read timeout|canceling statement due to statement timeout/i.test(err.message)
+  );
+}
