@@ -1,0 +1,124 @@
+// buildApp wires services to routes and returns a Fastify instance without listening, so tests
+// and main.ts build the same thing. Every dependency that varies (database, clock, randomness)
+// comes in through deps.
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Config } from './config.js';
+import { registerBodyParser } from './http/body.js';
+import { registerCors } from './http/cors.js';
+import { registerErrorHandling } from './http/errors.js';
+import { registerRateLimit } from './http/rate-limit.js';
+import { createAdminGuard } from './http/admin-auth.js';
+import { adminRegistrationTokenRoutes } from './http/routes/admin-registration-tokens.js';
+import { registerAvailableRoute } from './http/routes/register-available.js';
+import { registerRoute } from './http/routes/register.js';
+import { registrationTokenValidityRoute } from './http/routes/registration-token-validity.js';
+import { cryptoRandom, systemClock, type Clock, type Random } from './lib/clock.js';
+import { createPasswordHasher, type PasswordHasher } from './lib/secrets.js';
+import { createLoginIssuer } from './services/logins.js';
+import { createMaintenance } from './services/maintenance.js';
+import { createRegistrationTokenService } from './services/registration-tokens.js';
+import { createRegistrationService } from './services/registration.js';
+import type { Db } from './store/db.js';
+import { createUiaEngine } from './uia/engine.js';
+import { dummyStage } from './uia/stages/dummy.js';
+import { createRegistrationTokenStage } from './uia/stages/registration-token.js';
+
+export interface AppDeps {
+  config: Readonly<Config>;
+  db: Db;
+  clock?: Clock;
+  random?: Random;
+  hasher?: PasswordHasher;
+  /** A pino logger options object or false (tests). */
+  logger?: boolean | Record<string, unknown>;
+  /** How often the clean-up job runs; 0 disables it (tests drive it by hand). */
+  maintenanceIntervalMs?: number;
+}
+
+/** Headers and fields whose values are secrets: redacted from every log line. */
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+];
+
+/**
+ * pino options: JSON lines with the request id (Fastify adds reqId to every request's lines).
+ * Query strings can carry secrets (the token validity check), so logged URLs are paths only.
+ */
+export function loggerOptions(level: string): Record<string, unknown> {
+  return {
+    level,
+    redact: REDACTED_PATHS,
+    serializers: {
+      req: (req: { method: string; url: string; ip?: string }) => ({
+        method: req.method,
+        url: req.url.split('?')[0],
+        remoteAddress: req.ip,
+      }),
+    },
+  };
+}
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config, db } = deps;
+  const clock = deps.clock ?? systemClock;
+  const random = deps.random ?? cryptoRandom;
+  const hasher = deps.hasher ?? createPasswordHasher(config.argon2);
+
+  const app = Fastify({
+    logger: deps.logger === undefined ? loggerOptions(config.logLevel) : deps.logger,
+    trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
+    bodyLimit: config.bodyLimitBytes,
+    // Query strings and URLs from hostile clients: bounded, and never a 500.
+    routerOptions: { maxParamLength: 512, ignoreTrailingSlash: true },
+    requestIdHeader: false,
+    genReqId: () => random.string(16, 'abcdefghijklmnopqrstuvwxyz0123456789'),
+  });
+
+  registerErrorHandling(app);
+  registerBodyParser(app, config.bodyLimitBytes);
+  registerCors(app);
+  await registerRateLimit(app);
+
+  const logins = createLoginIssuer({ clock, random, accessTokenLifetimeMs: config.accessTokenLifetimeMs });
+  const uia = createUiaEngine({
+    db,
+    clock,
+    random,
+    sessionLifetimeMs: config.registration.uiaSessionLifetimeMs,
+    stages: [
+      dummyStage,
+      createRegistrationTokenStage({
+        db,
+        holdMs: config.registration.tokenHoldMs,
+        failureBudget: { max: config.rateLimits.tokenFailures, windowMs: config.rateLimits.tokenFailuresWindowMs },
+      }),
+    ],
+  });
+  const registration = createRegistrationService({ config, db, clock, random, hasher, uia, logins });
+  const tokens = createRegistrationTokenService({ db, clock, random });
+
+  registerRoute(app, { registration, limits: config.rateLimits });
+  registerAvailableRoute(app, {
+    registration,
+    registrationEnabled: config.registration.enabled,
+    perMinute: config.rateLimits.availablePerMinute,
+  });
+  registrationTokenValidityRoute(app, {
+    tokens,
+    registrationEnabled: config.registration.enabled,
+    perSecond: config.rateLimits.tokenValidityPerSecond,
+    burst: config.rateLimits.tokenValidityBurst,
+  });
+  adminRegistrationTokenRoutes(app, { tokens, requireAdmin: createAdminGuard(config.adminToken) });
+
+  const maintenance = createMaintenance({ db, clock });
+  const interval = deps.maintenanceIntervalMs ?? 60_000;
+  if (interval > 0) {
+    app.addHook('onReady', async () => maintenance.start(interval, (err) => app.log.warn({ err }, 'maintenance failed')));
+    app.addHook('onClose', async () => maintenance.stop());
+  }
+  app.decorate('maintenance', maintenance);
+  return app;
+}

@@ -1,0 +1,77 @@
+// POST /register (spec: registration.yaml).
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { errors } from '../../errors.js';
+import type { RegistrationService } from '../../services/registration.js';
+import { requireObject } from '../body.js';
+import { clientRoute, operationOf } from '../paths.js';
+import { bucketAsWindow, createLimiter, ipLimit } from '../rate-limit.js';
+import { parseWith } from '../validate.js';
+
+const Query = z.object({ kind: z.enum(['user', 'guest']).default('user') }).loose();
+
+// Device IDs are opaque to clients; bound them so they stay printable and indexable.
+const DeviceId = z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/, 'must be 1-255 printable ASCII characters');
+const opt = <T extends z.ZodType>(t: T) => t.nullish().transform((v) => v ?? undefined);
+
+const Body = z
+  .object({
+    auth: opt(z.record(z.string(), z.unknown())),
+    username: opt(z.string()),
+    password: opt(z.string()),
+    device_id: opt(DeviceId),
+    initial_device_display_name: opt(z.string().max(1024)),
+    inhibit_login: opt(z.boolean()),
+    refresh_token: opt(z.boolean()),
+  })
+  .loose();
+
+export interface RegisterRouteDeps {
+  registration: RegistrationService;
+  limits: { registerPerSecond: number; registerBurst: number; registerRequestsPerMinute: number };
+}
+
+export function registerRoute(app: FastifyInstance, deps: RegisterRouteDeps): void {
+  const { registration, limits } = deps;
+  // Every request counts against a generous per-IP budget; a request that starts a new
+  // registration (no UIA session yet) or creates a guest also spends Synapse's rc_registration
+  // budget, so continuing an existing session is never what trips the limit.
+  const bucket = bucketAsWindow(limits.registerPerSecond, limits.registerBurst);
+  const startLimiter = createLimiter(app, 'register-start', bucket);
+  const requestLimit = ipLimit(app, 'register', { max: limits.registerRequestsPerMinute, timeWindow: 60_000 });
+
+  clientRoute(app, '/register', {
+    method: 'POST',
+    onRequest: requestLimit,
+    handler: async (request, reply) => {
+      const { kind } = parseWith(Query, request.query);
+      const raw = requireObject(request.body);
+      if (kind === 'guest') {
+        // Every parameter but initial_device_display_name is ignored for guests (spec).
+        const name = raw.initial_device_display_name;
+        if (name !== undefined && name !== null && typeof name !== 'string') {
+          throw errors.badJson('initial_device_display_name: expected string');
+        }
+        await startLimiter(request);
+        const body = await registration.registerGuest({
+          initialDeviceDisplayName: typeof name === 'string' ? name.slice(0, 1024) : undefined,
+        });
+        return reply.send(body);
+      }
+      const b = parseWith(Body, raw);
+      if (b.auth?.session === undefined) await startLimiter(request);
+      const result = await registration.registerUser({
+        operation: operationOf('POST', request.url),
+        ip: request.ip,
+        auth: b.auth,
+        username: b.username,
+        password: b.password,
+        deviceId: b.device_id,
+        initialDeviceDisplayName: b.initial_device_display_name,
+        inhibitLogin: b.inhibit_login ?? false,
+        refreshToken: b.refresh_token ?? false,
+      });
+      return reply.code(result.status).send(result.body);
+    },
+  });
+}

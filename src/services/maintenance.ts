@@ -1,0 +1,35 @@
+// Periodic clean-up, safe to run on every instance at once: each statement is idempotent.
+// Expired UIA sessions are deleted, lapsed token holds give their uses back, and ended
+// failure-counter windows are dropped.
+import type { Clock } from '../lib/clock.js';
+import type { Db } from '../store/db.js';
+import { deleteEndedWindows } from '../store/failure-counters.js';
+import { releaseLapsedHolds } from '../store/registration-tokens.js';
+import { deleteExpiredUiaSessions } from '../store/uia-sessions.js';
+
+export interface Maintenance {
+  runOnce(): Promise<void>;
+  start(intervalMs: number, onError: (err: unknown) => void): void;
+  stop(): void;
+}
+
+export function createMaintenance(deps: { db: Db; clock: Clock }): Maintenance {
+  let timer: NodeJS.Timeout | undefined;
+  const runOnce = async () => {
+    const now = deps.clock.now();
+    await releaseLapsedHolds(deps.db, now);
+    await deleteExpiredUiaSessions(deps.db, now);
+    await deleteEndedWindows(deps.db, now);
+  };
+  return {
+    runOnce,
+    start(intervalMs, onError) {
+      timer = setInterval(() => runOnce().catch(onError), intervalMs);
+      timer.unref();
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+    },
+  };
+}

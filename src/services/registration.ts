@@ -1,0 +1,185 @@
+// Account registration: POST /register (user and guest), GET /register/available.
+import type { Config } from '../config.js';
+import { registrationFlows, STAGE, type Flow } from '../domain/flows.js';
+import { passwordProblem } from '../domain/password-policy.js';
+import { checkUsername, userIdOf } from '../domain/username.js';
+import { errors } from '../errors.js';
+import type { Clock, Random } from '../lib/clock.js';
+import { passwordBindingDigest, type PasswordHasher } from '../lib/secrets.js';
+import type { Db, Queryable } from '../store/db.js';
+import { completeTokenUse } from '../store/registration-tokens.js';
+import { recordUiaResult, spendUiaSession, unmarkStage, type UiaSessionRow } from '../store/uia-sessions.js';
+import { insertUser, localpartExists } from '../store/users.js';
+import type { UiaBody, UiaEngine } from '../uia/engine.js';
+import type { LoginIssuer, LoginTokens } from './logins.js';
+
+export interface RegisterUserInput {
+  /** Normalised operation ("POST /register"), for UIA session binding. */
+  operation: string;
+  ip: string;
+  auth?: Record<string, unknown>;
+  username?: string;
+  password?: string;
+  deviceId?: string;
+  initialDeviceDisplayName?: string;
+  inhibitLogin: boolean;
+  refreshToken: boolean;
+}
+
+export interface RegisterResponse extends Partial<LoginTokens> {
+  user_id: string;
+  home_server: string;
+}
+
+export type RegisterResult = { status: 200; body: RegisterResponse } | { status: 401; body: UiaBody };
+
+export interface RegistrationService {
+  readonly flows: Flow[];
+  registerUser(input: RegisterUserInput): Promise<RegisterResult>;
+  registerGuest(input: { initialDeviceDisplayName?: string }): Promise<RegisterResponse>;
+  /** Throws M_INVALID_USERNAME / M_USER_IN_USE, or returns the canonical localpart. */
+  checkAvailable(username: string): Promise<string>;
+}
+
+export interface RegistrationDeps {
+  config: Pick<Config, 'serverName' | 'registration' | 'password'>;
+  db: Db;
+  clock: Clock;
+  random: Random;
+  hasher: PasswordHasher;
+  uia: UiaEngine;
+  logins: LoginIssuer;
+}
+
+/** A hold on a registration token that lapsed and could not be taken again at completion. */
+class TokenLapsed extends Error {}
+
+const GENERATED_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+const MAX_NAME_ATTEMPTS = 5;
+
+export function createRegistrationService(deps: RegistrationDeps): RegistrationService {
+  const { config, db, clock, random, hasher, uia, logins } = deps;
+  const flows = registrationFlows({ requiresToken: config.registration.requiresToken });
+  const rules = { serverName: config.serverName, reserved: config.registration.reservedUsernames };
+
+  async function checkAvailable(username: string): Promise<string> {
+    const check = checkUsername(username, rules);
+    if (!check.ok) throw errors.invalidUsername(check.message);
+    if (await localpartExists(db, check.localpart)) throw errors.userInUse();
+    return check.localpart;
+  }
+
+  /**
+   * Generated localparts are random, not sequential, so they reveal neither sign-up volume nor
+   * the next ID. The leading underscore keeps them out of the names people can choose.
+   */
+  const generateLocalpart = (prefix: string) => `_${prefix}.${random.string(12, GENERATED_ALPHABET)}`;
+
+  /** Inserts the user under the chosen localpart, or a generated one (retrying rare collisions). */
+  async function insertAccount(
+    q: Queryable,
+    a: { localpart?: string; prefix: string; passwordHash: string | null; isGuest: boolean; token?: string },
+  ): Promise<string> {
+    for (let i = 0; i < (a.localpart ? 1 : MAX_NAME_ATTEMPTS); i++) {
+      const localpart = a.localpart ?? generateLocalpart(a.prefix);
+      const userId = userIdOf(localpart, config.serverName);
+      const inserted = await insertUser(q, {
+        userId,
+        localpart,
+        passwordHash: a.passwordHash,
+        isGuest: a.isGuest,
+        createdAt: clock.now(),
+        registrationToken: a.token ?? null,
+      });
+      if (inserted) return userId;
+    }
+    throw errors.userInUse();
+  }
+
+  async function finish(session: UiaSessionRow, input: RegisterUserInput): Promise<RegisterResult> {
+    if (session.password_hash === null) throw errors.missingParam('password');
+    const passwordHash = session.password_hash;
+    const localpart = typeof session.binding.username === 'string' ? session.binding.username : undefined;
+    const token = (session.completed[STAGE.registrationToken] as { token?: string } | undefined)?.token;
+    const now = clock.now();
+    try {
+      const body = await db.tx(async (q) => {
+        // First statement: exactly one request may spend the session. A racing request waits on
+        // the row lock, then finds it spent and gets M_FORBIDDEN, never a second account.
+        if (!(await spendUiaSession(q, session.session_id, now))) throw errors.sessionSpent();
+        const userId = await insertAccount(q, { localpart, prefix: 'user', passwordHash, isGuest: false, token });
+        await recordUiaResult(q, session.session_id, { user_id: userId });
+        if (token !== undefined && !(await completeTokenUse(q, { token, sessionId: session.session_id, now }))) {
+          throw new TokenLapsed();
+        }
+        const login = input.inhibitLogin
+          ? {}
+          : await logins.issue(q, {
+              userId,
+              deviceId: input.deviceId,
+              displayName: input.initialDeviceDisplayName,
+              refresh: input.refreshToken,
+            });
+        return { user_id: userId, home_server: config.serverName, ...login };
+      });
+      return { status: 200, body };
+    } catch (err) {
+      if (err instanceof TokenLapsed) {
+        // The token can no longer admit this session: the stage must be done again.
+        await unmarkStage(db, session.session_id, STAGE.registrationToken);
+        const fresh = { ...session, completed: { ...session.completed } };
+        delete fresh.completed[STAGE.registrationToken];
+        return { status: 401, body: uia.challenge(fresh, flows, errors.invalidRegistrationToken()) };
+      }
+      throw err;
+    }
+  }
+
+  return {
+    flows,
+    checkAvailable,
+
+    async registerUser(input) {
+      if (!config.registration.enabled) throw errors.registrationDisabled();
+
+      // Checks that need no session come first: the spec wants M_USER_IN_USE and
+      // M_INVALID_USERNAME before any UIA stage.
+      const localpart = input.username !== undefined ? await checkAvailable(input.username) : undefined;
+      if (input.password !== undefined) {
+        const problem = passwordProblem(input.password, config.password);
+        if (problem) throw errors.weakPassword(problem);
+      }
+
+      const request = {
+        operation: input.operation,
+        flows,
+        auth: input.auth,
+        binding: (localpart !== undefined ? { username: localpart } : {}) as Record<string, string>,
+        ip: input.ip,
+      };
+      let session = await uia.open(request);
+      if (input.password !== undefined) {
+        const digest = passwordBindingDigest(input.password, session.session_id);
+        session = await uia.freeze(session, { ...request.binding, password_digest: digest }, null);
+        // The one password hash of this registration, computed off the event loop and outside
+        // any transaction; later rounds compare the cheap digest instead of hashing again.
+        if (session.password_hash === null) session = await uia.freeze(session, {}, await hasher.hash(input.password));
+      } else if (localpart !== undefined) {
+        session = await uia.freeze(session, request.binding, null);
+      }
+
+      const outcome = await uia.authenticate(session, request);
+      if (outcome.status === 'auth_required') return { status: 401, body: outcome.body };
+      return finish(outcome.session, input);
+    },
+
+    async registerGuest(input) {
+      if (!config.registration.allowGuests) throw errors.guestAccessDisabled();
+      return db.tx(async (q) => {
+        const userId = await insertAccount(q, { prefix: 'guest', passwordHash: null, isGuest: true });
+        const login = await logins.issue(q, { userId, displayName: input.initialDeviceDisplayName, refresh: false });
+        return { user_id: userId, home_server: config.serverName, ...login };
+      });
+    },
+  };
+}

@@ -1,0 +1,98 @@
+// User-interactive authentication sessions.
+import type { Queryable } from './db.js';
+
+export interface UiaSessionRow {
+  session_id: string;
+  operation: string;
+  binding: Record<string, unknown>;
+  password_hash: string | null;
+  completed: Record<string, unknown>;
+  created_at: number;
+  expires_at: number;
+  spent_at: number | null;
+  result: Record<string, unknown> | null;
+}
+
+export async function createUiaSession(
+  q: Queryable,
+  s: { sessionId: string; operation: string; now: number; expiresAt: number },
+): Promise<UiaSessionRow> {
+  const r = await q.query<UiaSessionRow>(
+    `INSERT INTO uia_sessions (session_id, operation, created_at, expires_at) VALUES ($1, $2, $3, $4) RETURNING *`,
+    [s.sessionId, s.operation, s.now, s.expiresAt],
+  );
+  return r.rows[0]!;
+}
+
+export async function findUiaSession(q: Queryable, sessionId: string): Promise<UiaSessionRow | undefined> {
+  const r = await q.query<UiaSessionRow>('SELECT * FROM uia_sessions WHERE session_id = $1', [sessionId]);
+  return r.rows[0];
+}
+
+/**
+ * Merges newly seen binding fields and the password hash, without overwriting a value another
+ * request froze first (a concurrent round cannot swap the username or password).
+ * Returns the stored row after the merge.
+ */
+export async function freezeBinding(
+  q: Queryable,
+  sessionId: string,
+  binding: Record<string, unknown>,
+  passwordHash: string | null,
+): Promise<UiaSessionRow> {
+  const r = await q.query<UiaSessionRow>(
+    `UPDATE uia_sessions
+        SET binding = $2::jsonb || binding,
+            password_hash = COALESCE(password_hash, $3)
+      WHERE session_id = $1
+      RETURNING *`,
+    [sessionId, JSON.stringify(binding), passwordHash],
+  );
+  return r.rows[0]!;
+}
+
+/** Records a completed stage (idempotent: the first result for a stage wins). */
+export async function markStageCompleted(
+  q: Queryable,
+  sessionId: string,
+  stage: string,
+  data: unknown,
+): Promise<UiaSessionRow> {
+  const r = await q.query<UiaSessionRow>(
+    `UPDATE uia_sessions SET completed = jsonb_build_object($2::text, $3::jsonb) || completed
+      WHERE session_id = $1 RETURNING *`,
+    [sessionId, stage, JSON.stringify(data ?? true)],
+  );
+  return r.rows[0]!;
+}
+
+/** Removes a completed stage (its effect lapsed, e.g. a token hold that could not be renewed). */
+export async function unmarkStage(q: Queryable, sessionId: string, stage: string): Promise<void> {
+  await q.query('UPDATE uia_sessions SET completed = completed - $2::text WHERE session_id = $1', [sessionId, stage]);
+}
+
+/**
+ * Spends the session: the one conditional write that lets exactly one request perform the
+ * operation. Called first inside the operation's transaction; a racing request blocks on the row
+ * and then finds it spent.
+ */
+export async function spendUiaSession(q: Queryable, sessionId: string, now: number): Promise<boolean> {
+  // The password hash and digest have served their purpose: drop them from the session now.
+  const r = await q.query(
+    `UPDATE uia_sessions SET spent_at = $2, password_hash = NULL, binding = binding - 'password_digest'
+      WHERE session_id = $1 AND spent_at IS NULL AND expires_at > $2`,
+    [sessionId, now],
+  );
+  return r.rowCount === 1;
+}
+
+/** What the spent session's operation did (e.g. the registered user ID), for logs and audits. */
+export async function recordUiaResult(q: Queryable, sessionId: string, result: Record<string, unknown>): Promise<void> {
+  await q.query('UPDATE uia_sessions SET result = $2::jsonb WHERE session_id = $1', [sessionId, JSON.stringify(result)]);
+}
+
+/** Deletes sessions past their lifetime (and spent ones kept for a grace period). */
+export async function deleteExpiredUiaSessions(q: Queryable, now: number): Promise<number> {
+  const r = await q.query('DELETE FROM uia_sessions WHERE expires_at <= $1', [now]);
+  return r.rowCount ?? 0;
+}

@@ -1,0 +1,44 @@
+import type { Queryable } from './db.js';
+
+export interface NewUser {
+  userId: string;
+  localpart: string;
+  passwordHash: string | null;
+  isGuest: boolean;
+  admin?: boolean;
+  createdAt: number;
+  registrationToken?: string | null;
+}
+
+export interface UserRow {
+  user_id: string;
+  password_hash: string | null;
+  is_guest: boolean;
+  admin: boolean;
+  deactivated_at: number | null;
+}
+
+/** Inserts the user; false when the localpart is taken (the unique constraint settles races). */
+export async function insertUser(q: Queryable, u: NewUser): Promise<boolean> {
+  const r = await q.query(
+    `INSERT INTO users (user_id, localpart, password_hash, is_guest, admin, created_at, registration_token)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)
+     ON CONFLICT DO NOTHING`,
+    [u.userId, u.localpart, u.passwordHash, u.isGuest, u.admin ?? false, u.createdAt, u.registrationToken ?? null],
+  );
+  return r.rowCount === 1;
+}
+
+/** Whether the localpart is taken, by a live or a deactivated account. */
+export async function localpartExists(q: Queryable, localpart: string): Promise<boolean> {
+  const r = await q.query('SELECT 1 FROM users WHERE localpart = $1', [localpart]);
+  return (r.rowCount ?? 0) > 0;
+}
+
+export async function findUser(q: Queryable, userId: string): Promise<UserRow | undefined> {
+  const r = await q.query<UserRow>(
+    'SELECT user_id, password_hash, is_guest, admin, deactivated_at FROM users WHERE user_id = $1',
+    [userId],
+  );
+  return r.rows[0];
+}
