@@ -18,6 +18,14 @@ import { createLoginIssuer } from './services/logins.js';
 import { createMaintenance } from './services/maintenance.js';
 import { createRegistrationTokenService } from './services/registration-tokens.js';
 import { createRegistrationService } from './services/registration.js';
+import { createRegistrationGates } from './services/registration-gates.js';
+import { createRegistrationBanService } from './services/registration-bans.js';
+import { createRegistrationAuditService } from './services/registration-audit.js';
+import { createAccountApprovalService } from './services/account-approval.js';
+import { createWebhookWorker, type WebhookWorker } from './services/webhooks.js';
+import { adminUserRoutes } from './http/routes/admin-users.js';
+import { adminRegistrationBanRoutes } from './http/routes/admin-registration-bans.js';
+import { adminRegistrationAttemptRoutes } from './http/routes/admin-registration-attempts.js';
 import type { Db } from './store/db.js';
 import { createUiaEngine } from './uia/engine.js';
 import { dummyStage } from './uia/stages/dummy.js';
@@ -33,6 +41,10 @@ export interface AppDeps {
   logger?: boolean | Record<string, unknown>;
   /** How often the clean-up job runs; 0 disables it (tests drive it by hand). */
   maintenanceIntervalMs?: number;
+  /** How often the webhook worker polls its outbox; 0 disables the timer (tests drive it by hand). */
+  webhookIntervalMs?: number;
+  /** Options for the webhook worker (tests shorten retries). */
+  webhookOptions?: { retryBaseMs?: number; maxAttempts?: number; timeoutMs?: number };
 }
 
 /** Headers and fields whose values are secrets: redacted from every log line. */
@@ -96,7 +108,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       }),
     ],
   });
-  const registration = createRegistrationService({ config, db, clock, random, hasher, uia, logins });
+  const gates = createRegistrationGates({ config, db, clock, log: app.log });
+  const webhooks: WebhookWorker | undefined = config.abuse.approvalWebhookUrl
+    ? createWebhookWorker({ db, clock, url: config.abuse.approvalWebhookUrl, log: app.log, ...deps.webhookOptions })
+    : undefined;
+  const registration = createRegistrationService({
+    config, db, clock, random, hasher, uia, logins, gates, onPendingQueued: () => webhooks?.kick(),
+  });
   const tokens = createRegistrationTokenService({ db, clock, random });
 
   registerRoute(app, { registration, limits: config.rateLimits });
@@ -111,14 +129,29 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     perSecond: config.rateLimits.tokenValidityPerSecond,
     burst: config.rateLimits.tokenValidityBurst,
   });
-  adminRegistrationTokenRoutes(app, { tokens, requireAdmin: createAdminGuard(config.adminToken) });
+  const requireAdmin = createAdminGuard(config.adminToken);
+  adminRegistrationTokenRoutes(app, { tokens, requireAdmin });
+  adminUserRoutes(app, { approvals: createAccountApprovalService({ db, clock }), requireAdmin });
+  adminRegistrationBanRoutes(app, { bans: createRegistrationBanService({ config, db, clock }), requireAdmin });
+  adminRegistrationAttemptRoutes(app, { audit: createRegistrationAuditService({ db }), requireAdmin });
 
-  const maintenance = createMaintenance({ db, clock });
+  const maintenance = createMaintenance({
+    db, clock, auditRetentionMs: config.abuse.auditRetentionMs,
+  });
   const interval = deps.maintenanceIntervalMs ?? 60_000;
   if (interval > 0) {
     app.addHook('onReady', async () => maintenance.start(interval, (err) => app.log.warn({ err }, 'maintenance failed')));
     app.addHook('onClose', async () => maintenance.stop());
   }
   app.decorate('maintenance', maintenance);
+  if (webhooks) {
+    const webhookInterval = deps.webhookIntervalMs ?? 5000;
+    if (webhookInterval > 0) {
+      app.addHook('onReady', async () => webhooks.start(webhookInterval));
+    }
+    app.addHook('onClose', async () => webhooks.stop());
+  }
+  app.decorate('webhooks', webhooks);
+  app.decorate('registrationGates', gates);
   return app;
 }

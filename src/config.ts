@@ -3,6 +3,7 @@
 // variable. Secrets have no defaults.
 import { z } from 'zod';
 import ipaddr from 'ipaddr.js';
+import { canonicalCidr, validUserAgentPattern } from './domain/registration-bans.js';
 
 const bool = (def: boolean) =>
   z
@@ -110,6 +111,53 @@ const trustedProxies = z
     return entries;
   });
 
+/** Comma-separated IP addresses and CIDR ranges, stored in canonical CIDR form. */
+const cidrList = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const out: string[] = [];
+    for (const e of (v ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+      const c = canonicalCidr(e);
+      if (!c) {
+        ctx.addIssue({ code: 'custom', message: `"${e}" is not an IP address or CIDR range` });
+        return z.NEVER;
+      }
+      out.push(c);
+    }
+    return out;
+  });
+
+/** Comma-separated user-agent glob patterns (`*` = any characters). */
+const userAgentPatterns = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const out = (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    for (const p of out) {
+      if (!validUserAgentPattern(p)) {
+        ctx.addIssue({ code: 'custom', message: `"${p}" is not a printable pattern of at most 256 characters` });
+        return z.NEVER;
+      }
+    }
+    return out;
+  });
+
+/** Comma-separated domain names, lower case. */
+const domainList = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const out = (v ?? '').split(',').map((s) => s.trim().toLowerCase().replace(/^\*?\./, '')).filter(Boolean);
+    for (const d of out) {
+      if (!/^[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(d)) {
+        ctx.addIssue({ code: 'custom', message: `"${d}" is not a domain name` });
+        return z.NEVER;
+      }
+    }
+    return out;
+  });
+
 function safe(fn: () => unknown): boolean {
   try {
     fn();
@@ -153,6 +201,25 @@ const schema = z
       'security', 'support', 'noreply', 'no-reply', 'server', 'notices', 'system', 'mod', 'moderator',
     ]),
 
+    REGISTRATION_TOKEN_OPTIONAL: bool(false),
+    REGISTRATION_REQUIRES_APPROVAL: bool(false),
+    REGISTRATION_APPROVAL_WEBHOOK_URL: z
+      .string()
+      .trim()
+      .optional()
+      .refine((v) => v === undefined || v === '' || /^https?:\/\/[^\s/]+(\/\S*)?$/.test(v), 'must be an http(s) URL')
+      .transform((v) => (v === '' ? undefined : v)),
+    REGISTRATION_MAX_PER_HOUR: int(0, 0, 1_000_000_000),
+    REGISTRATION_MAX_PER_DAY: int(0, 0, 1_000_000_000),
+    REGISTRATION_CAP_SHORT_WAIT: duration('5m', 0),
+    REGISTRATION_BANNED_IPS: cidrList,
+    REGISTRATION_BANNED_USER_AGENTS: userAgentPatterns,
+    REGISTRATION_EMAIL_DOMAIN_ALLOWLIST: domainList,
+    REGISTRATION_EMAIL_DOMAIN_DENYLIST: domainList,
+    REGISTRATION_REFUSE_DISPOSABLE_EMAIL: bool(false),
+    REGISTRATION_AUDIT: bool(false),
+    REGISTRATION_AUDIT_RETENTION: duration('30d', 60_000),
+
     ADMIN_TOKEN: secret(32),
 
     PASSWORD_MIN_LENGTH: int(10, 1, 1024),
@@ -161,6 +228,7 @@ const schema = z
     PASSWORD_REQUIRE_SYMBOL: bool(false),
     PASSWORD_REQUIRE_LOWERCASE: bool(false),
     PASSWORD_REQUIRE_UPPERCASE: bool(false),
+    PASSWORD_MIN_STRENGTH: int(0, 0, 4),
     ARGON2_MEMORY_KIB: int(19_456, 19_456, 4_194_304),
     ARGON2_ITERATIONS: int(2, 2, 100),
     ARGON2_PARALLELISM: int(1, 1, 64),
@@ -181,6 +249,20 @@ const schema = z
   .superRefine((c, ctx) => {
     if (c.PASSWORD_MIN_LENGTH > c.PASSWORD_MAX_LENGTH) {
       ctx.addIssue({ code: 'custom', path: ['PASSWORD_MIN_LENGTH'], message: 'must not exceed PASSWORD_MAX_LENGTH' });
+    }
+    if (c.REGISTRATION_TOKEN_OPTIONAL && c.REGISTRATION_REQUIRES_TOKEN) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['REGISTRATION_TOKEN_OPTIONAL'],
+        message: 'cannot be combined with REGISTRATION_REQUIRES_TOKEN=true (a token is either required or optional)',
+      });
+    }
+    if (c.REGISTRATION_APPROVAL_WEBHOOK_URL !== undefined && !c.REGISTRATION_REQUIRES_APPROVAL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['REGISTRATION_APPROVAL_WEBHOOK_URL'],
+        message: 'is only called for accounts awaiting approval: set REGISTRATION_REQUIRES_APPROVAL=true as well',
+      });
     }
     const verifying = c.REGISTRATION_REQUIRES_TOKEN;
     if (c.ENABLE_REGISTRATION && !verifying && !c.ENABLE_REGISTRATION_WITHOUT_VERIFICATION) {
@@ -215,6 +297,22 @@ export interface Config {
     reservedUsernames: string[];
     uiaSessionLifetimeMs: number;
     tokenHoldMs: number;
+    tokenOptional: boolean;
+  };
+  /** Anti-abuse controls (issue 8); each is off by default. */
+  abuse: {
+    requiresApproval: boolean;
+    approvalWebhookUrl: string | undefined;
+    maxPerHour: number;
+    maxPerDay: number;
+    capShortWaitMs: number;
+    bannedIps: string[];
+    bannedUserAgents: string[];
+    emailDomainAllowlist: string[];
+    emailDomainDenylist: string[];
+    refuseDisposableEmail: boolean;
+    audit: boolean;
+    auditRetentionMs: number;
   };
   adminToken: string | undefined;
   password: {
@@ -224,6 +322,8 @@ export interface Config {
     requireSymbol: boolean;
     requireLowercase: boolean;
     requireUppercase: boolean;
+    /** Minimum zxcvbn score (0-4); 0 turns the check off. */
+    minStrength: number;
   };
   argon2: { memoryKiB: number; iterations: number; parallelism: number };
   accessTokenLifetimeMs: number;
@@ -276,6 +376,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       reservedUsernames: c.RESERVED_USERNAMES.map((n) => n.toLowerCase()),
       uiaSessionLifetimeMs: c.UIA_SESSION_LIFETIME,
       tokenHoldMs: c.REGISTRATION_TOKEN_HOLD,
+      tokenOptional: c.REGISTRATION_TOKEN_OPTIONAL,
+    },
+    abuse: {
+      requiresApproval: c.REGISTRATION_REQUIRES_APPROVAL,
+      approvalWebhookUrl: c.REGISTRATION_APPROVAL_WEBHOOK_URL,
+      maxPerHour: c.REGISTRATION_MAX_PER_HOUR,
+      maxPerDay: c.REGISTRATION_MAX_PER_DAY,
+      capShortWaitMs: c.REGISTRATION_CAP_SHORT_WAIT,
+      bannedIps: c.REGISTRATION_BANNED_IPS,
+      bannedUserAgents: c.REGISTRATION_BANNED_USER_AGENTS,
+      emailDomainAllowlist: c.REGISTRATION_EMAIL_DOMAIN_ALLOWLIST,
+      emailDomainDenylist: c.REGISTRATION_EMAIL_DOMAIN_DENYLIST,
+      refuseDisposableEmail: c.REGISTRATION_REFUSE_DISPOSABLE_EMAIL,
+      audit: c.REGISTRATION_AUDIT,
+      auditRetentionMs: c.REGISTRATION_AUDIT_RETENTION,
     },
     adminToken: c.ADMIN_TOKEN,
     password: {
@@ -285,6 +400,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       requireSymbol: c.PASSWORD_REQUIRE_SYMBOL,
       requireLowercase: c.PASSWORD_REQUIRE_LOWERCASE,
       requireUppercase: c.PASSWORD_REQUIRE_UPPERCASE,
+      minStrength: c.PASSWORD_MIN_STRENGTH,
     },
     argon2: { memoryKiB: c.ARGON2_MEMORY_KIB, iterations: c.ARGON2_ITERATIONS, parallelism: c.ARGON2_PARALLELISM },
     accessTokenLifetimeMs: c.ACCESS_TOKEN_LIFETIME,

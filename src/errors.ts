@@ -47,6 +47,21 @@ export const errors = {
   userInUse: () => new MatrixError(400, 'M_USER_IN_USE', 'Desired user ID is already taken.'),
   invalidUsername: (detail: string) => new MatrixError(400, 'M_INVALID_USERNAME', detail),
   weakPassword: (detail: string) => new MatrixError(400, 'M_WEAK_PASSWORD', detail),
+  userAwaitingApproval: () =>
+    new MatrixError(403, 'M_USER_AWAITING_APPROVAL', 'This account is awaiting approval by the server administrators.'),
+  registrationBanned: () =>
+    new MatrixError(403, 'M_FORBIDDEN', 'Registration is not allowed from your network or client.'),
+  registrationCapReached: (period: 'hour' | 'day', retryAfterMs: number) =>
+    new MatrixError(
+      403,
+      'M_FORBIDDEN',
+      `This homeserver has reached its limit of new accounts for this ${period}; try again in ${Math.ceil(retryAfterMs / 60_000)} minutes.`,
+    ),
+  registrationCapWait: (period: 'hour' | 'day', retryAfterMs: number) =>
+    new MatrixError(429, 'M_LIMIT_EXCEEDED', `This homeserver has reached its limit of new accounts for this ${period}; try again shortly.`, {
+      retry_after_ms: Math.max(0, Math.ceil(retryAfterMs)),
+    }),
+  threepidDenied: (detail: string) => new MatrixError(403, 'M_THREEPID_DENIED', detail),
   operationChanged: () =>
     new MatrixError(
       403,

@@ -12,12 +12,33 @@ export const STAGE = {
 
 export interface RegistrationFlowConfig {
   requiresToken: boolean;
+  /**
+   * REGISTRATION_TOKEN_OPTIONAL: besides the flows without a token, offer the same flows with a
+   * registration token first (a token is a perk, recorded with the account, not a gate).
+   */
+  tokenOptional?: boolean;
 }
 
-/** The flows POST /register offers for a configuration. */
+/**
+ * The flows POST /register offers for a configuration. Cheap gates that send nothing (the
+ * registration token) come first in every flow; the engine enforces the order (stageAllowed).
+ */
 export function registrationFlows(c: RegistrationFlowConfig): Flow[] {
   if (c.requiresToken) return [[STAGE.registrationToken]];
-  return [[STAGE.dummy]];
+  const base: Flow[] = [[STAGE.dummy]];
+  if (c.tokenOptional) return [...base, ...withTokenFirst(base)];
+  return base;
+}
+
+/**
+ * The token-bearing variants of tokenless flows: the token replaces m.login.dummy (which only
+ * stands for "no other stage") or is put in front of the flow's stages.
+ */
+export function withTokenFirst(flows: readonly Flow[]): Flow[] {
+  return flows.map((f) => {
+    const rest = f.filter((s) => s !== STAGE.dummy && s !== STAGE.registrationToken);
+    return [STAGE.registrationToken, ...rest];
+  });
 }
 
 /** Stages named in any flow. */

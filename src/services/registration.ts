@@ -3,20 +3,24 @@ import type { Config } from '../config.js';
 import { registrationFlows, STAGE, type Flow } from '../domain/flows.js';
 import { passwordProblem } from '../domain/password-policy.js';
 import { checkUsername, userIdOf } from '../domain/username.js';
-import { errors } from '../errors.js';
+import { errors, MatrixError } from '../errors.js';
 import type { Clock, Random } from '../lib/clock.js';
 import { passwordBindingDigest, type PasswordHasher } from '../lib/secrets.js';
 import type { Db, Queryable } from '../store/db.js';
 import { completeTokenUse } from '../store/registration-tokens.js';
 import { recordUiaResult, spendUiaSession, unmarkStage, type UiaSessionRow } from '../store/uia-sessions.js';
 import { insertUser, localpartExists } from '../store/users.js';
+import { insertAccountRegistration } from '../store/account-approval.js';
+import { enqueueWebhook } from '../store/webhook-outbox.js';
 import type { UiaBody, UiaEngine } from '../uia/engine.js';
 import type { LoginIssuer, LoginTokens } from './logins.js';
+import { refusalReason, type RegistrationGates } from './registration-gates.js';
 
 export interface RegisterUserInput {
   /** Normalised operation ("POST /register"), for UIA session binding. */
   operation: string;
   ip: string;
+  userAgent?: string;
   auth?: Record<string, unknown>;
   username?: string;
   password?: string;
@@ -36,30 +40,61 @@ export type RegisterResult = { status: 200; body: RegisterResponse } | { status:
 export interface RegistrationService {
   readonly flows: Flow[];
   registerUser(input: RegisterUserInput): Promise<RegisterResult>;
-  registerGuest(input: { initialDeviceDisplayName?: string }): Promise<RegisterResponse>;
+  registerGuest(input: { initialDeviceDisplayName?: string; ip: string; userAgent?: string }): Promise<RegisterResponse>;
   /** Throws M_INVALID_USERNAME / M_USER_IN_USE, or returns the canonical localpart. */
   checkAvailable(username: string): Promise<string>;
 }
 
 export interface RegistrationDeps {
-  config: Pick<Config, 'serverName' | 'registration' | 'password'>;
+  config: Pick<Config, 'serverName' | 'registration' | 'password' | 'abuse'>;
   db: Db;
   clock: Clock;
   random: Random;
   hasher: PasswordHasher;
   uia: UiaEngine;
   logins: LoginIssuer;
+  gates: RegistrationGates;
+  /** Called after an account awaiting approval was queued for the webhook (wakes the worker). */
+  onPendingQueued?: () => void;
+}
+
+/** The event queued for REGISTRATION_APPROVAL_WEBHOOK_URL when an account awaits approval. */
+export const PENDING_APPROVAL_EVENT = 'registration.pending_approval';
+
+/** What is known of a registration attempt as it goes, for its audit record. */
+interface AttemptTrace {
+  username?: string;
+  userId?: string;
+  flow?: readonly string[];
+  token?: string;
+}
+
+/** The identifiers validated in the session's email/msisdn stages (issue 4's stage data). */
+function threepidsOf(completed: Record<string, unknown>): { medium: string; address: string }[] {
+  return Object.values(completed).flatMap((v) => {
+    const d = v as { medium?: unknown; address?: unknown } | null;
+    return d && typeof d === 'object' && typeof d.medium === 'string' && typeof d.address === 'string'
+      ? [{ medium: d.medium, address: d.address }]
+      : [];
+  });
 }
 
 /** A hold on a registration token that lapsed and could not be taken again at completion. */
 class TokenLapsed extends Error {}
+/** The account was created and awaits approval: answered 403 M_USER_AWAITING_APPROVAL. */
+class AwaitingApproval extends Error {}
 
 const GENERATED_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const MAX_NAME_ATTEMPTS = 5;
 
 export function createRegistrationService(deps: RegistrationDeps): RegistrationService {
-  const { config, db, clock, random, hasher, uia, logins } = deps;
-  const flows = registrationFlows({ requiresToken: config.registration.requiresToken });
+  const { config, db, clock, random, hasher, uia, logins, gates } = deps;
+  const flows = registrationFlows({
+    requiresToken: config.registration.requiresToken,
+    tokenOptional: config.registration.tokenOptional,
+  });
+  const requiresApproval = config.abuse.requiresApproval;
+  const webhook = config.abuse.approvalWebhookUrl !== undefined;
   const rules = { serverName: config.serverName, reserved: config.registration.reservedUsernames };
 
   async function checkAvailable(username: string): Promise<string> {
@@ -78,7 +113,7 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
   /** Inserts the user under the chosen localpart, or a generated one (retrying rare collisions). */
   async function insertAccount(
     q: Queryable,
-    a: { localpart?: string; prefix: string; passwordHash: string | null; isGuest: boolean; token?: string },
+    a: { localpart?: string; prefix: string; passwordHash: string | null; isGuest: boolean; token?: string; approved?: boolean },
   ): Promise<string> {
     for (let i = 0; i < (a.localpart ? 1 : MAX_NAME_ATTEMPTS); i++) {
       const localpart = a.localpart ?? generateLocalpart(a.prefix);
@@ -90,29 +125,50 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
         isGuest: a.isGuest,
         createdAt: clock.now(),
         registrationToken: a.token ?? null,
+        approved: a.approved ?? true,
       });
       if (inserted) return userId;
     }
     throw errors.userInUse();
   }
 
-  async function finish(session: UiaSessionRow, input: RegisterUserInput): Promise<RegisterResult> {
+  async function finish(session: UiaSessionRow, input: RegisterUserInput, trace: AttemptTrace): Promise<RegisterResult> {
     // Another request may have spent the session while this one ran its stage.
     if (session.spent_at !== null) throw errors.sessionSpent();
     if (session.password_hash === null) throw errors.missingParam('password');
     const passwordHash = session.password_hash;
     const localpart = typeof session.binding.username === 'string' ? session.binding.username : undefined;
     const token = (session.completed[STAGE.registrationToken] as { token?: string } | undefined)?.token;
+    trace.token = token;
     const now = clock.now();
     try {
       const body = await db.tx(async (q) => {
         // First statement: exactly one request may spend the session. A racing request waits on
         // the row lock, then finds it spent and gets M_FORBIDDEN, never a second account.
         if (!(await spendUiaSession(q, session.session_id, now))) throw errors.sessionSpent();
-        const userId = await insertAccount(q, { localpart, prefix: 'user', passwordHash, isGuest: false, token });
+        // The global caps: one slot per capped window, taken in this transaction (rolled back
+        // with it), so concurrent registrations on every instance never exceed a cap.
+        await gates.takeCaps(q, now);
+        const userId = await insertAccount(q, {
+          localpart, prefix: 'user', passwordHash, isGuest: false, token, approved: !requiresApproval,
+        });
+        trace.userId = userId;
+        const threepids = threepidsOf(session.completed);
+        await insertAccountRegistration(q, {
+          userId, ip: input.ip, userAgent: input.userAgent?.slice(0, 512) ?? null, registrationToken: token ?? null, threepids, createdAt: now,
+        });
         await recordUiaResult(q, session.session_id, { user_id: userId });
         if (token !== undefined && !(await completeTokenUse(q, { token, sessionId: session.session_id, now }))) {
           throw new TokenLapsed();
+        }
+        if (requiresApproval) {
+          // Queued with the account, so the operator's notification is never lost.
+          if (webhook) {
+            await enqueueWebhook(q, PENDING_APPROVAL_EVENT, {
+              user_id: userId, ip: input.ip, user_agent: input.userAgent ?? null, registration_token: token ?? null, threepids, creation_ts: now,
+            }, now);
+          }
+          return undefined;
         }
         const login = input.inhibitLogin
           ? {}
@@ -124,6 +180,11 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
             });
         return { user_id: userId, home_server: config.serverName, ...login };
       });
+      // MSC3866: the account exists but cannot be used until an admin approves it.
+      if (body === undefined) {
+        if (webhook) deps.onPendingQueued?.();
+        throw new AwaitingApproval();
+      }
       return { status: 200, body };
     } catch (err) {
       if (err instanceof TokenLapsed) {
@@ -142,7 +203,65 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
     checkAvailable,
 
     async registerUser(input) {
+      const trace: AttemptTrace = { username: input.username };
+      const audit = { ip: input.ip, userAgent: input.userAgent, kind: 'user' as const };
+      let result: RegisterResult;
+      try {
+        result = await registerUserGated(input, trace);
+      } catch (err) {
+        if (err instanceof AwaitingApproval) {
+          await gates.audit({ ...audit, outcome: 'pending_approval', username: trace.username, userId: trace.userId, flow: trace.flow, registrationToken: trace.token });
+          throw errors.userAwaitingApproval();
+        }
+        const e = err instanceof MatrixError ? err : undefined;
+        await gates.audit({
+          ...audit,
+          outcome: 'refused',
+          errcode: e?.errcode ?? 'M_UNKNOWN',
+          reason: (e && refusalReason(e)) ?? (e ? e.message.slice(0, 200) : 'internal_error'),
+          username: trace.username,
+          flow: trace.flow,
+          registrationToken: trace.token,
+        });
+        throw err;
+      }
+      // A 401 asks for more authentication: the attempt goes on, nothing to record yet.
+      if (result.status === 200) {
+        await gates.audit({ ...audit, outcome: 'registered', username: trace.username, userId: result.body.user_id, flow: trace.flow, registrationToken: trace.token });
+      }
+      return result;
+    },
+
+    async registerGuest(input) {
+      if (!config.registration.allowGuests) throw errors.guestAccessDisabled();
+      const audit = { ip: input.ip, userAgent: input.userAgent, kind: 'guest' as const };
+      try {
+        await gates.checkOrigin(input);
+        await gates.checkCaps(clock.now());
+        const body = await db.tx(async (q) => {
+          const now = clock.now();
+          await gates.takeCaps(q, now);
+          const userId = await insertAccount(q, { prefix: 'guest', passwordHash: null, isGuest: true });
+          const login = await logins.issue(q, { userId, displayName: input.initialDeviceDisplayName, refresh: false });
+          return { user_id: userId, home_server: config.serverName, ...login };
+        });
+        await gates.audit({ ...audit, outcome: 'registered', userId: body.user_id });
+        return body;
+      } catch (err) {
+        const e = err instanceof MatrixError ? err : undefined;
+        await gates.audit({ ...audit, outcome: 'refused', errcode: e?.errcode ?? 'M_UNKNOWN', reason: (e && refusalReason(e)) ?? 'internal_error' });
+        throw err;
+      }
+    },
+  };
+
+  async function registerUserGated(input: RegisterUserInput, trace: AttemptTrace): Promise<RegisterResult> {
       if (!config.registration.enabled) throw errors.registrationDisabled();
+
+      // The gates, cheapest first and all before any password hash: bans (address and client),
+      // then the global caps, then the username and password rules.
+      await gates.checkOrigin(input);
+      await gates.checkCaps(clock.now());
 
       // Checks that need no session come first: the spec wants M_USER_IN_USE and
       // M_INVALID_USERNAME before any UIA stage.
@@ -150,6 +269,7 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
       if (input.password !== undefined) {
         const problem = passwordProblem(input.password, config.password);
         if (problem) throw errors.weakPassword(problem);
+        gates.checkPasswordStrength(input.password, [localpart ?? '', config.serverName].filter(Boolean));
       }
 
       const request = {
@@ -160,6 +280,7 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
         ip: input.ip,
       };
       let session = await uia.open(request);
+      trace.flow = Object.keys(session.completed);
       if (input.password !== undefined) {
         const digest = passwordBindingDigest(input.password, session.session_id);
         session = await uia.freeze(session, { ...request.binding, password_digest: digest }, null);
@@ -172,16 +293,7 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
 
       const outcome = await uia.authenticate(session, request);
       if (outcome.status === 'auth_required') return { status: 401, body: outcome.body };
-      return finish(outcome.session, input);
-    },
-
-    async registerGuest(input) {
-      if (!config.registration.allowGuests) throw errors.guestAccessDisabled();
-      return db.tx(async (q) => {
-        const userId = await insertAccount(q, { prefix: 'guest', passwordHash: null, isGuest: true });
-        const login = await logins.issue(q, { userId, displayName: input.initialDeviceDisplayName, refresh: false });
-        return { user_id: userId, home_server: config.serverName, ...login };
-      });
-    },
-  };
+      trace.flow = outcome.flow;
+      return finish(outcome.session, input, trace);
+  }
 }

@@ -8,6 +8,8 @@ export interface NewUser {
   admin?: boolean;
   createdAt: number;
   registrationToken?: string | null;
+  /** False for an account awaiting approval (REGISTRATION_REQUIRES_APPROVAL). */
+  approved?: boolean;
 }
 
 export interface UserRow {
@@ -16,15 +18,16 @@ export interface UserRow {
   is_guest: boolean;
   admin: boolean;
   deactivated_at: number | null;
+  approved: boolean;
 }
 
 /** Inserts the user; false when the localpart is taken (the unique constraint settles races). */
 export async function insertUser(q: Queryable, u: NewUser): Promise<boolean> {
   const r = await q.query(
-    `INSERT INTO users (user_id, localpart, password_hash, is_guest, admin, created_at, registration_token)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)
+    `INSERT INTO users (user_id, localpart, password_hash, is_guest, admin, created_at, registration_token, approved)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
      ON CONFLICT DO NOTHING`,
-    [u.userId, u.localpart, u.passwordHash, u.isGuest, u.admin ?? false, u.createdAt, u.registrationToken ?? null],
+    [u.userId, u.localpart, u.passwordHash, u.isGuest, u.admin ?? false, u.createdAt, u.registrationToken ?? null, u.approved ?? true],
   );
   return r.rowCount === 1;
 }
@@ -37,7 +40,7 @@ export async function localpartExists(q: Queryable, localpart: string): Promise<
 
 export async function findUser(q: Queryable, userId: string): Promise<UserRow | undefined> {
   const r = await q.query<UserRow>(
-    'SELECT user_id, password_hash, is_guest, admin, deactivated_at FROM users WHERE user_id = $1',
+    'SELECT user_id, password_hash, is_guest, admin, deactivated_at, approved FROM users WHERE user_id = $1',
     [userId],
   );
   return r.rows[0];

@@ -26,6 +26,8 @@ const Body = z
   })
   .loose();
 
+const userAgentOf = (h: string | string[] | undefined) => (Array.isArray(h) ? h.join(', ') : h);
+
 export interface RegisterRouteDeps {
   registration: RegistrationService;
   limits: { registerPerSecond: number; registerBurst: number; registerRequestsPerMinute: number };
@@ -54,6 +56,8 @@ export function registerRoute(app: FastifyInstance, deps: RegisterRouteDeps): vo
         }
         await startLimiter(request);
         const body = await registration.registerGuest({
+          ip: request.ip,
+          userAgent: userAgentOf(request.headers['user-agent']),
           initialDeviceDisplayName: typeof name === 'string' ? name.slice(0, 1024) : undefined,
         });
         return reply.send(body);
@@ -63,6 +67,7 @@ export function registerRoute(app: FastifyInstance, deps: RegisterRouteDeps): vo
       const result = await registration.registerUser({
         operation: operationOf('POST', request.url),
         ip: request.ip,
+        userAgent: userAgentOf(request.headers['user-agent']),
         auth: b.auth,
         username: b.username,
         password: b.password,

@@ -1,0 +1,45 @@
+// Password strength by estimated guessability (zxcvbn, @zxcvbn-ts), on top of the character-class
+// policy in password-policy.ts. A pure function of the password, the minimum score and the words
+// the user supplied (their username, the server name), which the estimator treats as guessable.
+import { ZxcvbnFactory } from '@zxcvbn-ts/core';
+import * as common from '@zxcvbn-ts/language-common';
+import * as en from '@zxcvbn-ts/language-en';
+
+/** Only the first characters are estimated: the cost grows with length, and a long password that
+ * is weak in its first 100 characters is weak. */
+export const STRENGTH_MAX_LENGTH = 100;
+
+let factory: ZxcvbnFactory | undefined;
+function estimator(): ZxcvbnFactory {
+  factory ??= new ZxcvbnFactory({
+    translations: en.translations,
+    graphs: common.adjacencyGraphs,
+    dictionary: { ...common.dictionary, ...en.dictionary },
+    maxLength: STRENGTH_MAX_LENGTH,
+  });
+  return factory;
+}
+
+export interface StrengthResult {
+  /** 0 (too guessable) to 4 (very unguessable). */
+  score: number;
+  /** The estimator's warning and suggestions, as one sentence list. */
+  feedback: string;
+}
+
+export function estimateStrength(password: string, userInputs: readonly string[] = []): StrengthResult {
+  const r = estimator().check(password.slice(0, STRENGTH_MAX_LENGTH), [...userInputs]);
+  const parts = [r.feedback.warning, ...r.feedback.suggestions].filter((s): s is string => !!s && s.length > 0);
+  return { score: r.score, feedback: parts.join(' ') };
+}
+
+/**
+ * Undefined when the password is guessable no more easily than minScore allows (0 turns the check
+ * off), else the M_WEAK_PASSWORD message with the estimator's feedback.
+ */
+export function passwordStrengthProblem(password: string, minScore: number, userInputs: readonly string[] = []): string | undefined {
+  if (minScore <= 0) return undefined;
+  const { score, feedback } = estimateStrength(password, userInputs);
+  if (score >= minScore) return undefined;
+  return `Password is too easy to guess (strength ${score} of 4; at least ${minScore} required).${feedback ? ` ${feedback}` : ''}`;
+}

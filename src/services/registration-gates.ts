@@ -1,0 +1,135 @@
+// The anti-abuse gates of registration (issue 8), in one place so every path that creates an
+// account or sends a message on someone's behalf asks the same questions:
+//   - bans (IP/CIDR, user-agent patterns; configured and added through the admin API), checked
+//     before any password hash or outgoing message;
+//   - the global caps per hour and per day, counted in Postgres across instances;
+//   - email-domain policy (allow/deny lists, disposable providers) for requestToken;
+//   - password strength (zxcvbn) on top of the character-class policy;
+//   - the audit record of every registration attempt that ended.
+// Each control is off until configured.
+import mailchecker from 'mailchecker';
+import type { Config } from '../config.js';
+import { checkEmailDomain, emailDomainMessage, type EmailDomainPolicy } from '../domain/email-domain.js';
+import { passwordStrengthProblem } from '../domain/password-strength.js';
+import { checkBans, type BanVerdict } from '../domain/registration-bans.js';
+import { capRefusal, capWindows, type CapWindow } from '../domain/registration-caps.js';
+import { errors, type MatrixError } from '../errors.js';
+import type { Clock } from '../lib/clock.js';
+import type { Db, Queryable } from '../store/db.js';
+import { listBans } from '../store/registration-bans.js';
+import { fullCapWindow, takeCapSlot } from '../store/registration-caps.js';
+import { insertAttempt, type RegistrationAttempt } from '../store/registration-attempts.js';
+
+export interface GateLogger {
+  warn(obj: object, msg: string): void;
+}
+
+export interface RequestOrigin {
+  ip: string;
+  userAgent?: string;
+}
+
+/** The audit's short reason for a refusal, attached to the error that carried it. */
+const reasons = new WeakMap<MatrixError, string>();
+export function refusalReason(err: MatrixError): string | undefined {
+  return reasons.get(err);
+}
+function tagged(err: MatrixError, reason: string): MatrixError {
+  reasons.set(err, reason);
+  return err;
+}
+
+export interface RegistrationGates {
+  /** Bans: throws 403 M_FORBIDDEN for a banned address or user agent. Cheap; call first. */
+  checkOrigin(origin: RequestOrigin): Promise<void>;
+  /** Caps: throws when a cap's current window is already full (before any work is done). */
+  checkCaps(now: number): Promise<void>;
+  /** Caps: takes a slot in each capped window inside the account-creating transaction, or throws. */
+  takeCaps(q: Queryable, now: number): Promise<void>;
+  /** Password strength: throws M_WEAK_PASSWORD with the estimator's feedback. */
+  checkPasswordStrength(password: string, userInputs: readonly string[]): void;
+  /**
+   * Email-domain policy: throws 403 M_THREEPID_DENIED for an address whose domain may not be used.
+   * For the email requestToken endpoints, before anything is sent.
+   */
+  checkEmailAddress(address: string): void;
+  /** Records an attempt that ended (when REGISTRATION_AUDIT is on); never fails the request. */
+  audit(a: Omit<RegistrationAttempt, 'at'>): Promise<void>;
+}
+
+export interface RegistrationGatesDeps {
+  config: Pick<Config, 'abuse' | 'password'>;
+  db: Db;
+  clock: Clock;
+  log?: GateLogger;
+  /** The disposable-provider list; defaults to mailchecker's. */
+  disposableDomains?: ReadonlySet<string>;
+}
+
+export function createRegistrationGates(deps: RegistrationGatesDeps): RegistrationGates {
+  const { config, db, clock } = deps;
+  const abuse = config.abuse;
+  const limits = { perHour: abuse.maxPerHour, perDay: abuse.maxPerDay };
+  const emailPolicy: EmailDomainPolicy = {
+    allow: abuse.emailDomainAllowlist,
+    deny: abuse.emailDomainDenylist,
+    refuseDisposable: abuse.refuseDisposableEmail,
+    disposable: deps.disposableDomains ?? (abuse.refuseDisposableEmail ? mailchecker.blacklist() : new Set()),
+  };
+
+  const capError = (w: CapWindow, now: number) => {
+    const r = capRefusal(w, now, abuse.capShortWaitMs);
+    const err = r.status === 429 ? errors.registrationCapWait(w.period, r.retryAfterMs) : errors.registrationCapReached(w.period, r.retryAfterMs);
+    return tagged(err, `cap_${w.period}`);
+  };
+
+  return {
+    async checkOrigin(origin) {
+      let verdict: BanVerdict = checkBans(origin.ip, origin.userAgent, { ips: abuse.bannedIps, userAgents: abuse.bannedUserAgents });
+      if (!verdict.banned) {
+        // Bans added through the admin API: read on every check, so they apply on every instance
+        // at once. The table is small (an operator's list), and this is one indexed scan.
+        const rows = await listBans(db);
+        if (rows.length > 0) {
+          verdict = checkBans(origin.ip, origin.userAgent, {
+            ips: rows.filter((r) => r.kind === 'ip').map((r) => r.value),
+            userAgents: rows.filter((r) => r.kind === 'user_agent').map((r) => r.value),
+          });
+        }
+      }
+      if (verdict.banned) throw tagged(errors.registrationBanned(), verdict.reason);
+    },
+
+    async checkCaps(now) {
+      const windows = capWindows(limits, now);
+      if (windows.length === 0) return;
+      const full = await fullCapWindow(db, windows);
+      if (full) throw capError(full, now);
+    },
+
+    async takeCaps(q, now) {
+      for (const w of capWindows(limits, now)) {
+        if (!(await takeCapSlot(q, w))) throw capError(w, now);
+      }
+    },
+
+    checkPasswordStrength(password, userInputs) {
+      const problem = passwordStrengthProblem(password, config.password.minStrength, userInputs);
+      if (problem) throw tagged(errors.weakPassword(problem), 'weak_password');
+    },
+
+    checkEmailAddress(address) {
+      const verdict = checkEmailDomain(address, emailPolicy);
+      if (!verdict.ok) throw tagged(errors.threepidDenied(emailDomainMessage(verdict)), `email_${verdict.reason}`);
+    },
+
+    async audit(a) {
+      if (!abuse.audit) return;
+      try {
+        await insertAttempt(db, { ...a, userAgent: a.userAgent?.slice(0, 512) ?? null, at: clock.now() });
+      } catch (err) {
+        deps.log?.warn({ err: { message: (err as Error).message } }, 'could not record a registration attempt');
+      }
+    },
+  };
+}

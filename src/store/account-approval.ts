@@ -1,0 +1,88 @@
+// Account approval (MSC3866) and how each account was registered (migration 0600).
+import type { Queryable } from './db.js';
+
+export interface AccountRegistration {
+  userId: string;
+  ip: string;
+  userAgent: string | null;
+  registrationToken: string | null;
+  threepids: { medium: string; address: string }[];
+  createdAt: number;
+}
+
+export async function insertAccountRegistration(q: Queryable, r: AccountRegistration): Promise<void> {
+  await q.query(
+    `INSERT INTO account_registrations (user_id, ip, user_agent, registration_token, threepids, created_at)
+     VALUES ($1, $2, $3, $4, $5::jsonb, $6::bigint)`,
+    [r.userId, r.ip, r.userAgent, r.registrationToken, JSON.stringify(r.threepids), r.createdAt],
+  );
+}
+
+export interface AdminUserRow {
+  user_id: string;
+  is_guest: boolean;
+  admin: boolean;
+  created_at: number;
+  deactivated_at: number | null;
+  erased: boolean;
+  approved: boolean;
+  registration_token: string | null;
+  registration_ip: string | null;
+  registration_user_agent: string | null;
+  threepids: { medium: string; address: string }[] | null;
+}
+
+const SELECT = `
+  SELECT u.user_id, u.is_guest, u.admin, u.created_at, u.deactivated_at, u.erased, u.approved,
+         u.registration_token, r.ip AS registration_ip, r.user_agent AS registration_user_agent, r.threepids
+    FROM users u LEFT JOIN account_registrations r ON r.user_id = u.user_id`;
+
+export async function findAdminUser(q: Queryable, userId: string): Promise<AdminUserRow | undefined> {
+  const r = await q.query<AdminUserRow>(`${SELECT} WHERE u.user_id = $1`, [userId]);
+  return r.rows[0];
+}
+
+export interface UserListFilter {
+  approved?: boolean;
+  /** Include deactivated accounts (default: no, as Synapse). */
+  deactivated: boolean;
+  /** Offset into the list (Synapse's `from`). */
+  from: number;
+  limit: number;
+}
+
+/** Accounts oldest first (the pending queue is worked through in order), with the total count. */
+export async function listAdminUsers(q: Queryable, f: UserListFilter): Promise<{ rows: AdminUserRow[]; total: number }> {
+  const where = `WHERE ($1::boolean IS NULL OR u.approved = $1::boolean) AND ($2::boolean OR u.deactivated_at IS NULL)`;
+  const rows = await q.query<AdminUserRow>(
+    `${SELECT} ${where} ORDER BY u.created_at, u.user_id OFFSET $3::int LIMIT $4::int`,
+    [f.approved ?? null, f.deactivated, f.from, f.limit],
+  );
+  const total = await q.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM users u ${where}`,
+    [f.approved ?? null, f.deactivated],
+  );
+  return { rows: rows.rows, total: total.rows[0]!.n };
+}
+
+export async function setApproved(q: Queryable, userId: string, approved: boolean): Promise<boolean> {
+  const r = await q.query('UPDATE users SET approved = $2 WHERE user_id = $1', [userId, approved]);
+  return r.rowCount === 1;
+}
+
+/**
+ * Deactivates the account (a rejected registration, or an admin's decision): it can never log in
+ * again and its user ID is never reused; its devices and tokens are deleted.
+ */
+export async function deactivateAccount(q: Queryable, userId: string, now: number): Promise<boolean> {
+  const r = await q.query(
+    'UPDATE users SET deactivated_at = $2::bigint WHERE user_id = $1 AND deactivated_at IS NULL',
+    [userId, now],
+  );
+  await q.query('DELETE FROM devices WHERE user_id = $1', [userId]);
+  return r.rowCount === 1;
+}
+
+export async function reactivateAccount(q: Queryable, userId: string): Promise<void> {
+  await q.query('UPDATE users SET deactivated_at = NULL WHERE user_id = $1', [userId]);
+}
