@@ -31,6 +31,15 @@ import { createUiaEngine } from './uia/engine.js';
 import { dummyStage } from './uia/stages/dummy.js';
 import { createRegistrationTokenStage } from './uia/stages/registration-token.js';
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The webhook worker (REGISTRATION_APPROVAL_WEBHOOK_URL), when configured. */
+    webhooks: WebhookWorker | undefined;
+    /** The anti-abuse gates, for services built outside buildApp (e.g. the 3PID requestToken hook). */
+    registrationGates: import('./services/registration-gates.js').RegistrationGates;
+  }
+}
+
 export interface AppDeps {
   config: Readonly<Config>;
   db: Db;

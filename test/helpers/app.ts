@@ -1,7 +1,7 @@
 // Builds the real app (buildApp) on a test database, with a configuration made from environment
 // variables exactly as production parses them, and a clock the test controls.
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/app.js';
+import { buildApp, type AppDeps } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { FixedClock } from '../../src/lib/clock.js';
 import type { Db } from '../../src/store/db.js';
@@ -29,12 +29,12 @@ export interface TestApp {
 export async function startApp(
   database: TestDatabase,
   env: Record<string, string> = {},
-  opts: { clock?: FixedClock; logger?: boolean | Record<string, unknown> } = {},
+  opts: { clock?: FixedClock; logger?: boolean | Record<string, unknown>; deps?: Partial<AppDeps> } = {},
 ): Promise<TestApp> {
   const config = loadConfig({ ...BASE_ENV, ...env });
   const clock = opts.clock ?? new FixedClock(Date.now());
   const db = database.connect(config.databasePoolSize);
-  const app = await buildApp({ config, db, clock, logger: opts.logger ?? false, maintenanceIntervalMs: 0 });
+  const app = await buildApp({ config, db, clock, logger: opts.logger ?? false, maintenanceIntervalMs: 0, ...opts.deps });
   await app.ready();
   return {
     app,

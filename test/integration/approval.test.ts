@@ -1,0 +1,197 @@
+// Account approval (MSC3866): REGISTRATION_REQUIRES_APPROVAL off and on, the Synapse-shaped admin
+// user API (pending list, approve, reject), and the webhook through its outbox, against every
+// test database.
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FixedClock } from '../../src/lib/clock.js';
+import { ADMIN_TOKEN, startApp, uniqueName, type TestApp } from '../helpers/app.js';
+import { DATABASE_KINDS, openTestDatabase, type TestDatabase } from '../helpers/databases.js';
+import { expectMatrixError, expectSpec } from '../helpers/spec.js';
+
+const PW = 'a good password';
+const LIMITS = { RATE_LIMIT_REGISTER_BURST: '10000', RATE_LIMIT_REGISTER_REQUESTS_PER_MINUTE: '100000' };
+const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+
+/** A webhook receiver on loopback that fails the first `failures` calls with 500. */
+async function startReceiver(failures: number): Promise<{ url: string; calls: { body: any }[]; server: Server }> {
+  const calls: { body: any }[] = [];
+  let failed = 0;
+  const server = createServer((req: IncomingMessage, res) => {
+    let data = '';
+    req.on('data', (c) => (data += c));
+    req.on('end', () => {
+      if (failed < failures) {
+        failed++;
+        res.writeHead(500).end();
+        return;
+      }
+      calls.push({ body: JSON.parse(data) });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, calls, server };
+}
+
+describe.each(DATABASE_KINDS)('account approval (%s)', (kind) => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await openTestDatabase(kind);
+  });
+  afterAll(async () => {
+    await database?.close();
+  });
+
+  const register = async (t: TestApp, username: string, ua = 'TestClient/1.0') => {
+    const post = (payload: object) =>
+      t.app.inject({ method: 'POST', url: '/_matrix/client/v3/register', payload, headers: { 'user-agent': ua } });
+    const first = await post({ username, password: PW });
+    expect(first.statusCode).toBe(401);
+    return post({ auth: { type: 'm.login.dummy', session: first.json().session } });
+  };
+  const getUser = (t: TestApp, userId: string) =>
+    t.app.inject({ url: `/_synapse/admin/v2/users/${encodeURIComponent(userId)}`, headers: admin });
+
+  it('off: registration logs in at once and the account is approved', async () => {
+    const t = await startApp(database, LIMITS);
+    try {
+      const username = uniqueName();
+      const res = await register(t, username);
+      expect(res.statusCode).toBe(200);
+      const body = expectSpec(res, 'registration.yaml', '/register', 'post');
+      expect(body.access_token).toBeDefined();
+      const user = await getUser(t, body.user_id);
+      expect(user.statusCode).toBe(200);
+      expect(user.json()).toMatchObject({ name: body.user_id, approved: true, deactivated: false, registration_user_agent: 'TestClient/1.0' });
+    } finally {
+      await t.close();
+      await t.db.close();
+    }
+  });
+
+  describe('on', () => {
+    let t: TestApp;
+    let receiver: Awaited<ReturnType<typeof startReceiver>>;
+    const clock = new FixedClock(Date.UTC(2026, 10, 22, 12));
+
+    beforeAll(async () => {
+      receiver = await startReceiver(1);
+      t = await startApp(
+        database,
+        { ...LIMITS, REGISTRATION_REQUIRES_APPROVAL: 'true', REGISTRATION_APPROVAL_WEBHOOK_URL: receiver.url },
+        { clock, deps: { webhookIntervalMs: 0, webhookOptions: { retryBaseMs: 1000, timeoutMs: 5000 } } },
+      );
+    });
+    afterAll(async () => {
+      await t?.close();
+      await t?.db.close();
+      await new Promise((r) => receiver?.server.close(r));
+    });
+
+    it('creates the account but answers 403 M_USER_AWAITING_APPROVAL with no token, until approved', async () => {
+      const username = uniqueName();
+      const userId = `@${username}:test.example`;
+      const res = await register(t, username, 'Spammy/2.0');
+      expect(res.statusCode).toBe(403);
+      const body = expectSpec(res, 'registration.yaml', '/register', 'post');
+      expect(body.errcode).toBe('M_USER_AWAITING_APPROVAL');
+      expect(body.access_token).toBeUndefined();
+      expect((await t.db.query('SELECT count(*)::int AS n FROM devices WHERE user_id = $1', [userId])).rows[0].n).toBe(0);
+
+      // The pending queue shows where the registration came from.
+      const pending = await t.app.inject({ url: '/_synapse/admin/v2/users?approved=false', headers: admin });
+      expect(pending.statusCode).toBe(200);
+      const entry = pending.json().users.find((u: { name: string }) => u.name === userId);
+      expect(entry).toEqual({
+        name: userId,
+        is_guest: false,
+        admin: false,
+        deactivated: false,
+        erased: false,
+        approved: false,
+        creation_ts: clock.now(),
+        threepids: [],
+        registration_token: null,
+        registration_ip: '127.0.0.1',
+        registration_user_agent: 'Spammy/2.0',
+      });
+      expect(pending.json().total).toBeGreaterThanOrEqual(1);
+
+      // The username stays taken while the account waits.
+      const again = await t.app.inject({ url: `/_matrix/client/v3/register/available?username=${username}` });
+      expect(expectSpec(again, 'registration.yaml', '/register/available', 'get').errcode).toBe('M_USER_IN_USE');
+
+      const approve = await t.app.inject({ method: 'PUT', url: `/_synapse/admin/v2/users/${encodeURIComponent(userId)}`, headers: admin, payload: { approved: true } });
+      expect(approve.statusCode).toBe(200);
+      expect(approve.json()).toMatchObject({ name: userId, approved: true, deactivated: false });
+      expect((await getUser(t, userId)).json().approved).toBe(true);
+      const after = await t.app.inject({ url: '/_synapse/admin/v2/users?approved=false&limit=1000', headers: admin });
+      expect(after.json().users.map((u: { name: string }) => u.name)).not.toContain(userId);
+    });
+
+    it('rejects by deactivating, Synapse-style; the user ID is never reused', async () => {
+      const username = uniqueName();
+      const userId = `@${username}:test.example`;
+      expect((await register(t, username)).statusCode).toBe(403);
+      const reject = await t.app.inject({ method: 'PUT', url: `/_synapse/admin/v2/users/${encodeURIComponent(userId)}`, headers: admin, payload: { deactivated: true } });
+      expect(reject.statusCode).toBe(200);
+      expect(reject.json()).toMatchObject({ approved: false, deactivated: true });
+      const pending = await t.app.inject({ url: '/_synapse/admin/v2/users?approved=false&limit=1000', headers: admin });
+      expect(pending.json().users.map((u: { name: string }) => u.name)).not.toContain(userId);
+      const withDeactivated = await t.app.inject({ url: '/_synapse/admin/v2/users?approved=false&deactivated=true&limit=1000', headers: admin });
+      expect(withDeactivated.json().users.map((u: { name: string }) => u.name)).toContain(userId);
+      const again = await t.app.inject({ method: 'POST', url: '/_matrix/client/v3/register', payload: { username, password: PW } });
+      expect(expectSpec(again, 'registration.yaml', '/register', 'post').errcode).toBe('M_USER_IN_USE');
+    });
+
+    it('pages the pending list', async () => {
+      for (let i = 0; i < 3; i++) expect((await register(t, uniqueName())).statusCode).toBe(403);
+      const p1 = (await t.app.inject({ url: '/_synapse/admin/v2/users?approved=false&limit=2', headers: admin })).json();
+      expect(p1.users).toHaveLength(2);
+      expect(p1.next_token).toBe('2');
+      const p2 = (await t.app.inject({ url: `/_synapse/admin/v2/users?approved=false&limit=2&from=${p1.next_token}`, headers: admin })).json();
+      expect(p2.users[0].name).not.toBe(p1.users[0].name);
+      expect(p1.total).toBe(p2.total);
+    });
+
+    it('calls the webhook for each new pending account, retrying until it is delivered', async () => {
+      const username = uniqueName();
+      const userId = `@${username}:test.example`;
+      expect((await register(t, username)).statusCode).toBe(403);
+      const row = async () =>
+        (await t.db.query(`SELECT status, attempts FROM webhook_outbox WHERE payload->>'user_id' = $1`, [userId])).rows[0];
+      expect(await row()).toEqual({ status: 'pending', attempts: 0 });
+      // Drain everything due: earlier tests' events, and this one, which meets one 500 first.
+      await t.app.webhooks!.runOnce();
+      clock.advance(60_000);
+      await t.app.webhooks!.runOnce();
+      expect(await row()).toMatchObject({ status: 'sent' });
+      const call = receiver.calls.find((c) => c.body.user_id === userId);
+      expect(call?.body).toMatchObject({
+        event: 'registration.pending_approval',
+        user_id: userId,
+        ip: '127.0.0.1',
+        user_agent: 'TestClient/1.0',
+        registration_token: null,
+        threepids: [],
+      });
+      // Every pending account of this app was delivered exactly once.
+      const sent = (await t.db.query(`SELECT count(*)::int AS n FROM webhook_outbox WHERE status = 'sent'`)).rows[0].n;
+      expect(receiver.calls).toHaveLength(sent);
+    });
+
+    it('answers 404 for unknown users and guards the API with ADMIN_TOKEN', async () => {
+      const missing = await getUser(t, '@nobody:test.example');
+      expectMatrixError(missing, 404, 'M_NOT_FOUND');
+      const anon = await t.app.inject({ url: '/_synapse/admin/v2/users?approved=false' });
+      expectMatrixError(anon, 401, 'M_MISSING_TOKEN');
+      const wrong = await t.app.inject({ url: '/_synapse/admin/v2/users', headers: { authorization: 'Bearer nope' } });
+      expectMatrixError(wrong, 401, 'M_UNKNOWN_TOKEN');
+      const bad = await t.app.inject({ method: 'PUT', url: '/_synapse/admin/v2/users/%40x%3Atest.example', headers: admin, payload: { approved: 'yes' } });
+      expectMatrixError(bad, 400, 'M_BAD_JSON');
+      const badQuery = await t.app.inject({ url: '/_synapse/admin/v2/users?approved=maybe', headers: admin });
+      expectMatrixError(badQuery, 400, 'M_INVALID_PARAM');
+    });
+  });
+});
