@@ -37,6 +37,7 @@ declare module 'fastify' {
     webhooks: WebhookWorker | undefined;
     /** The anti-abuse gates, for services built outside buildApp (e.g. the 3PID requestToken hook). */
     registrationGates: import('./services/registration-gates.js').RegistrationGates;
+    maintenance: import('./services/maintenance.js').Maintenance;
   }
 }
 
