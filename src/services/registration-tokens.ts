@@ -107,7 +107,8 @@ export function createRegistrationTokenService(deps: { db: Db; clock: Clock; ran
         if (!row) throw errors.invalidParam(`Token already exists: ${req.token}`);
         return view(row);
       }
-      const length = req.length ?? 16;
+      // Only an absent length takes the default: null is not an integer (as in Synapse).
+      const length = req.length === undefined ? 16 : req.length;
       if (typeof length !== 'number' || !Number.isInteger(length) || length < 1 || length > 64) {
         throw errors.invalidParam('length must be an integer from 1 to 64');
       }
