@@ -3,6 +3,7 @@
 // variable. Secrets have no defaults.
 import { z } from 'zod';
 import ipaddr from 'ipaddr.js';
+import type { PasswordPolicy } from './domain/password-policy.js';
 import { canonicalCidr, validUserAgentPattern } from './domain/registration-bans.js';
 
 const bool = (def: boolean) =>
@@ -315,16 +316,7 @@ export interface Config {
     auditRetentionMs: number;
   };
   adminToken: string | undefined;
-  password: {
-    minLength: number;
-    maxLength: number;
-    requireDigit: boolean;
-    requireSymbol: boolean;
-    requireLowercase: boolean;
-    requireUppercase: boolean;
-    /** Minimum zxcvbn score (0-4); 0 turns the check off. */
-    minStrength: number;
-  };
+  password: PasswordPolicy;
   argon2: { memoryKiB: number; iterations: number; parallelism: number };
   accessTokenLifetimeMs: number;
   rateLimits: {

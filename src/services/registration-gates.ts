@@ -4,13 +4,11 @@
 //     before any password hash or outgoing message;
 //   - the global caps per hour and per day, counted in Postgres across instances;
 //   - email-domain policy (allow/deny lists, disposable providers) for requestToken;
-//   - password strength (zxcvbn) on top of the character-class policy;
 //   - the audit record of every registration attempt that ended.
 // Each control is off until configured.
 import mailchecker from 'mailchecker';
 import type { Config } from '../config.js';
 import { checkEmailDomain, emailDomainMessage, type EmailDomainPolicy } from '../domain/email-domain.js';
-import { passwordStrengthProblem } from '../domain/password-strength.js';
 import { checkBans, type BanVerdict } from '../domain/registration-bans.js';
 import { capRefusal, capWindows, type CapWindow } from '../domain/registration-caps.js';
 import { errors, type MatrixError } from '../errors.js';
@@ -34,10 +32,11 @@ const reasons = new WeakMap<MatrixError, string>();
 export function refusalReason(err: MatrixError): string | undefined {
   return reasons.get(err);
 }
-function tagged(err: MatrixError, reason: string): MatrixError {
+export function withRefusalReason(err: MatrixError, reason: string): MatrixError {
   reasons.set(err, reason);
   return err;
 }
+const tagged = withRefusalReason;
 
 export interface RegistrationGates {
   /** Bans: throws 403 M_FORBIDDEN for a banned address or user agent. Cheap; call first. */
@@ -46,8 +45,6 @@ export interface RegistrationGates {
   checkCaps(now: number): Promise<void>;
   /** Caps: takes a slot in each capped window inside the account-creating transaction, or throws. */
   takeCaps(q: Queryable, now: number): Promise<void>;
-  /** Password strength: throws M_WEAK_PASSWORD with the estimator's feedback. */
-  checkPasswordStrength(password: string, userInputs: readonly string[]): void;
   /**
    * Email-domain policy: throws 403 M_THREEPID_DENIED for an address whose domain may not be used.
    * For the email requestToken endpoints, before anything is sent.
@@ -58,7 +55,7 @@ export interface RegistrationGates {
 }
 
 export interface RegistrationGatesDeps {
-  config: Pick<Config, 'abuse' | 'password'>;
+  config: Pick<Config, 'abuse'>;
   db: Db;
   clock: Clock;
   log?: GateLogger;
@@ -111,11 +108,6 @@ export function createRegistrationGates(deps: RegistrationGatesDeps): Registrati
       for (const w of capWindows(limits, now)) {
         if (!(await takeCapSlot(q, w))) throw capError(w, now);
       }
-    },
-
-    checkPasswordStrength(password, userInputs) {
-      const problem = passwordStrengthProblem(password, config.password.minStrength, userInputs);
-      if (problem) throw tagged(errors.weakPassword(problem), 'weak_password');
     },
 
     checkEmailAddress(address) {

@@ -14,7 +14,7 @@ import { insertAccountRegistration } from '../store/account-approval.js';
 import { enqueueWebhook } from '../store/webhook-outbox.js';
 import type { UiaBody, UiaEngine } from '../uia/engine.js';
 import type { LoginIssuer, LoginTokens } from './logins.js';
-import { refusalReason, type RegistrationGates } from './registration-gates.js';
+import { refusalReason, withRefusalReason, type RegistrationGates } from './registration-gates.js';
 
 export interface RegisterUserInput {
   /** Normalised operation ("POST /register"), for UIA session binding. */
@@ -267,9 +267,10 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
       // M_INVALID_USERNAME before any UIA stage.
       const localpart = input.username !== undefined ? await checkAvailable(input.username) : undefined;
       if (input.password !== undefined) {
-        const problem = passwordProblem(input.password, config.password);
-        if (problem) throw errors.weakPassword(problem);
-        gates.checkPasswordStrength(input.password, [localpart ?? '', config.serverName].filter(Boolean));
+        // Character classes, then guessability (zxcvbn, PASSWORD_MIN_STRENGTH) with the
+        // username and server name counted as guessable words.
+        const problem = passwordProblem(input.password, config.password, [localpart ?? '', config.serverName].filter(Boolean));
+        if (problem) throw withRefusalReason(errors.weakPassword(problem), 'weak_password');
       }
 
       const request = {
