@@ -61,7 +61,7 @@ export const errors = {
     new MatrixError(429, 'M_LIMIT_EXCEEDED', `This homeserver has reached its limit of new accounts for this ${period}; try again shortly.`, {
       retry_after_ms: Math.max(0, Math.ceil(retryAfterMs)),
     }),
-  threepidDenied: (detail: string) => new MatrixError(403, 'M_THREEPID_DENIED', detail),
+  threepidDomainDenied: (detail: string) => new MatrixError(403, 'M_THREEPID_DENIED', detail),
   operationChanged: () =>
     new MatrixError(
       403,

@@ -50,6 +50,11 @@ export interface RegistrationGates {
    * For the email requestToken endpoints, before anything is sent.
    */
   checkEmailAddress(address: string): void;
+  /**
+   * The hook for the 3PID requestToken endpoints, before anything is sent: bans first, then (for
+   * email during registration) the email-domain policy.
+   */
+  checkRequestToken(r: RequestOrigin & { purpose: 'registration' | 'reset'; medium: 'email' | 'msisdn'; address: string }): Promise<void>;
   /** Records an attempt that ended (when REGISTRATION_AUDIT is on); never fails the request. */
   audit(a: Omit<RegistrationAttempt, 'at'>): Promise<void>;
 }
@@ -80,7 +85,7 @@ export function createRegistrationGates(deps: RegistrationGatesDeps): Registrati
     return tagged(err, `cap_${w.period}`);
   };
 
-  return {
+  const gates: RegistrationGates = {
     async checkOrigin(origin) {
       let verdict: BanVerdict = checkBans(origin.ip, origin.userAgent, { ips: abuse.bannedIps, userAgents: abuse.bannedUserAgents });
       if (!verdict.banned) {
@@ -112,7 +117,13 @@ export function createRegistrationGates(deps: RegistrationGatesDeps): Registrati
 
     checkEmailAddress(address) {
       const verdict = checkEmailDomain(address, emailPolicy);
-      if (!verdict.ok) throw tagged(errors.threepidDenied(emailDomainMessage(verdict)), `email_${verdict.reason}`);
+      if (!verdict.ok) throw tagged(errors.threepidDomainDenied(emailDomainMessage(verdict)), `email_${verdict.reason}`);
+    },
+
+    async checkRequestToken(r) {
+      await gates.checkOrigin(r);
+      // A password reset proves control of an address already bound: the policy is for new ones.
+      if (r.purpose === 'registration' && r.medium === 'email') gates.checkEmailAddress(r.address);
     },
 
     async audit(a) {
@@ -124,4 +135,5 @@ export function createRegistrationGates(deps: RegistrationGatesDeps): Registrati
       }
     },
   };
+  return gates;
 }

@@ -234,7 +234,7 @@ describe.each(DATABASE_KINDS)('registration gates (%s)', (kind) => {
     });
     it('on: disposable, denied and unlisted domains are refused with 403 M_THREEPID_DENIED', async () => {
       await withApp(
-        { REGISTRATION_REFUSE_DISPOSABLE_EMAIL: 'true', REGISTRATION_EMAIL_DOMAIN_DENYLIST: 'spam.example', REGISTRATION_EMAIL_DOMAIN_ALLOWLIST: 'example.org,mailinator.com,spam.example' },
+        { REGISTRATION_BANNED_IPS: '192.0.2.0/24', REGISTRATION_REFUSE_DISPOSABLE_EMAIL: 'true', REGISTRATION_EMAIL_DOMAIN_DENYLIST: 'spam.example', REGISTRATION_EMAIL_DOMAIN_ALLOWLIST: 'example.org,mailinator.com,spam.example' },
         async (t) => {
           const refusal = (address: string) => {
             try {
@@ -248,6 +248,13 @@ describe.each(DATABASE_KINDS)('registration gates (%s)', (kind) => {
           expect(refusal('a@x.spam.example')).toMatchObject({ status: 403, errcode: 'M_THREEPID_DENIED' });
           expect(refusal('a@gmail.com')).toMatchObject({ status: 403, errcode: 'M_THREEPID_DENIED' });
           expect(refusal('a@mail.example.org')).toBeUndefined();
+
+          // The requestToken hook: bans first, and the domain policy only for new addresses.
+          const hook = (r: { ip: string; purpose: 'registration' | 'reset'; address: string }) =>
+            t.app.registrationGates.checkRequestToken({ ...r, medium: 'email' }).then(() => undefined, (err) => err);
+          expect(await hook({ ip: '203.0.113.1', purpose: 'registration', address: 'a@mailinator.com' })).toMatchObject({ errcode: 'M_THREEPID_DENIED' });
+          expect(await hook({ ip: '203.0.113.1', purpose: 'reset', address: 'a@mailinator.com' })).toBeUndefined();
+          expect(await hook({ ip: '192.0.2.1', purpose: 'registration', address: 'a@example.org' })).toMatchObject({ status: 403, errcode: 'M_FORBIDDEN' });
         },
       );
     });
