@@ -138,6 +138,7 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
     if (session.password_hash === null) throw errors.missingParam('password');
     const passwordHash = session.password_hash;
     const localpart = typeof session.binding.username === 'string' ? session.binding.username : undefined;
+    trace.username ??= localpart;
     const token = (session.completed[STAGE.registrationToken] as { token?: string } | undefined)?.token;
     trace.token = token;
     const now = clock.now();
@@ -198,6 +199,50 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
     }
   }
 
+  /** The gates and the UIA rounds of a user registration (registerUser wraps it with the audit). */
+  async function registerUserGated(input: RegisterUserInput, trace: AttemptTrace): Promise<RegisterResult> {
+    if (!config.registration.enabled) throw errors.registrationDisabled();
+
+    // The gates, cheapest first and all before any password hash: bans (address and client),
+    // then the global caps, then the username and password rules.
+    await gates.checkOrigin(input);
+    await gates.checkCaps(clock.now());
+
+    // Checks that need no session come first: the spec wants M_USER_IN_USE and
+    // M_INVALID_USERNAME before any UIA stage.
+    const localpart = input.username !== undefined ? await checkAvailable(input.username) : undefined;
+    if (input.password !== undefined) {
+      // Character classes, then guessability (zxcvbn, PASSWORD_MIN_STRENGTH) with the
+      // username and server name counted as guessable words.
+      const problem = passwordProblem(input.password, config.password, [localpart ?? '', config.serverName].filter(Boolean));
+      if (problem) throw withRefusalReason(errors.weakPassword(problem), 'weak_password');
+    }
+
+    const request = {
+      operation: input.operation,
+      flows,
+      auth: input.auth,
+      binding: (localpart !== undefined ? { username: localpart } : {}) as Record<string, string>,
+      ip: input.ip,
+    };
+    let session = await uia.open(request);
+    trace.flow = Object.keys(session.completed);
+    if (input.password !== undefined) {
+      const digest = passwordBindingDigest(input.password, session.session_id);
+      session = await uia.freeze(session, { ...request.binding, password_digest: digest }, null);
+      // The one password hash of this registration, computed off the event loop and outside
+      // any transaction; later rounds compare the cheap digest instead of hashing again.
+      if (session.password_hash === null) session = await uia.freeze(session, {}, await hasher.hash(input.password));
+    } else if (localpart !== undefined) {
+      session = await uia.freeze(session, request.binding, null);
+    }
+
+    const outcome = await uia.authenticate(session, request);
+    if (outcome.status === 'auth_required') return { status: 401, body: outcome.body };
+    trace.flow = outcome.flow;
+    return finish(outcome.session, input, trace);
+  }
+
   return {
     flows,
     checkAvailable,
@@ -254,47 +299,4 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
       }
     },
   };
-
-  async function registerUserGated(input: RegisterUserInput, trace: AttemptTrace): Promise<RegisterResult> {
-      if (!config.registration.enabled) throw errors.registrationDisabled();
-
-      // The gates, cheapest first and all before any password hash: bans (address and client),
-      // then the global caps, then the username and password rules.
-      await gates.checkOrigin(input);
-      await gates.checkCaps(clock.now());
-
-      // Checks that need no session come first: the spec wants M_USER_IN_USE and
-      // M_INVALID_USERNAME before any UIA stage.
-      const localpart = input.username !== undefined ? await checkAvailable(input.username) : undefined;
-      if (input.password !== undefined) {
-        // Character classes, then guessability (zxcvbn, PASSWORD_MIN_STRENGTH) with the
-        // username and server name counted as guessable words.
-        const problem = passwordProblem(input.password, config.password, [localpart ?? '', config.serverName].filter(Boolean));
-        if (problem) throw withRefusalReason(errors.weakPassword(problem), 'weak_password');
-      }
-
-      const request = {
-        operation: input.operation,
-        flows,
-        auth: input.auth,
-        binding: (localpart !== undefined ? { username: localpart } : {}) as Record<string, string>,
-        ip: input.ip,
-      };
-      let session = await uia.open(request);
-      trace.flow = Object.keys(session.completed);
-      if (input.password !== undefined) {
-        const digest = passwordBindingDigest(input.password, session.session_id);
-        session = await uia.freeze(session, { ...request.binding, password_digest: digest }, null);
-        // The one password hash of this registration, computed off the event loop and outside
-        // any transaction; later rounds compare the cheap digest instead of hashing again.
-        if (session.password_hash === null) session = await uia.freeze(session, {}, await hasher.hash(input.password));
-      } else if (localpart !== undefined) {
-        session = await uia.freeze(session, request.binding, null);
-      }
-
-      const outcome = await uia.authenticate(session, request);
-      if (outcome.status === 'auth_required') return { status: 401, body: outcome.body };
-      trace.flow = outcome.flow;
-      return finish(outcome.session, input, trace);
-  }
 }
