@@ -5,6 +5,8 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FixedClock } from '../../src/lib/clock.js';
+import { createWebhookWorker } from '../../src/services/webhooks.js';
+import { enqueueWebhook } from '../../src/store/webhook-outbox.js';
 import { ADMIN_TOKEN, startApp, uniqueName, type TestApp } from '../helpers/app.js';
 import { DATABASE_KINDS, openTestDatabase, type TestDatabase } from '../helpers/databases.js';
 import { expectMatrixError, expectSpec } from '../helpers/spec.js';
@@ -192,6 +194,54 @@ describe.each(DATABASE_KINDS)('account approval (%s)', (kind) => {
       expectMatrixError(bad, 400, 'M_BAD_JSON');
       const badQuery = await t.app.inject({ url: '/_synapse/admin/v2/users?approved=maybe', headers: admin });
       expectMatrixError(badQuery, 400, 'M_INVALID_PARAM');
+    });
+  });
+
+  describe('webhook outbox', () => {
+    const silent = { info: () => {}, warn: () => {}, error: () => {} };
+
+    it('marks a call failed after the last attempt, and retries with backoff until then', async () => {
+      const receiver = await startReceiver(1000);
+      const db = database.connect();
+      try {
+        const clock = new FixedClock(Date.UTC(2026, 10, 23));
+        await enqueueWebhook(db, 'test.failing', { n: 1 }, clock.now());
+        const worker = createWebhookWorker({ db, clock, url: receiver.url, log: silent, maxAttempts: 2, retryBaseMs: 1000 });
+        await worker.runOnce();
+        const row = async () => (await db.query(`SELECT status, attempts, next_attempt_at, last_error FROM webhook_outbox WHERE event = 'test.failing'`)).rows[0];
+        expect(await row()).toMatchObject({ status: 'pending', attempts: 1, next_attempt_at: clock.now() + 1000, last_error: 'webhook answered HTTP 500' });
+        await worker.runOnce(); // not due yet
+        expect((await row()).attempts).toBe(1);
+        clock.advance(1000);
+        await worker.runOnce();
+        expect(await row()).toMatchObject({ status: 'failed', attempts: 2 });
+      } finally {
+        await db.close();
+        await new Promise((r) => receiver.server.close(r));
+      }
+    });
+
+    // Two workers need two connection pools: real Postgres only.
+    if (kind === 'postgres') it('two workers on one database deliver each call exactly once', async () => {
+      const receiver = await startReceiver(0);
+      const dbA = database.connect();
+      const dbB = database.connect();
+      try {
+        const clock = new FixedClock(Date.UTC(2026, 10, 24));
+        for (let i = 0; i < 20; i++) await enqueueWebhook(dbA, 'test.race', { n: i }, clock.now());
+        const a = createWebhookWorker({ db: dbA, clock, url: receiver.url, log: silent });
+        const b = createWebhookWorker({ db: dbB, clock, url: receiver.url, log: silent });
+        const [na, nb] = await Promise.all([a.runOnce(), b.runOnce()]);
+        const raced = receiver.calls.filter((c) => c.body.event === 'test.race').map((c) => c.body.n).sort((x, y) => x - y);
+        expect(raced).toEqual(Array.from({ length: 20 }, (_, i) => i));
+        expect(na + nb).toBe(20);
+        const left = await dbA.query(`SELECT count(*)::int AS n FROM webhook_outbox WHERE event = 'test.race' AND status <> 'sent'`);
+        expect(left.rows[0].n).toBe(0);
+      } finally {
+        await dbA.close();
+        await dbB.close();
+        await new Promise((r) => receiver.server.close(r));
+      }
     });
   });
 });
