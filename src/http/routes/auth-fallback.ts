@@ -12,7 +12,7 @@ import { clientRoute } from '../paths.js';
 import { createLimiter } from '../rate-limit.js';
 
 const Params = z.object({ authType: z.string().max(255) });
-const Query = z.object({ session: z.string().max(255).optional() }).loose();
+const Query = z.object({ session: z.string().optional() }).loose();
 const NONCE_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 export interface FallbackRouteDeps {
