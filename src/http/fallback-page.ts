@@ -67,7 +67,8 @@ function layout(nonce: string, title: string, body: string, head = ''): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
+<link rel="icon" href="data:,">
 <title>${esc(title)}</title>
 <style nonce="${esc(nonce)}">${STYLE}</style>
 ${head}</head>

@@ -75,7 +75,7 @@ describe.each(DATABASE_KINDS)('UIA fallback pages (%s)', (kind) => {
     expect(res.headers['cache-control']).toBe('no-store');
     expect(res.headers['access-control-allow-origin']).toBeUndefined();
     // Self-contained: no external scripts, styles, fonts or images.
-    expect(res.body).not.toMatch(/<(script|link|img)[^>]+(src|href)=/);
+    expect(res.body).not.toMatch(/<(script|link|img)[^>]+(src|href)="(?!data:)/);
     expect(res.body.startsWith('<!DOCTYPE html>')).toBe(true);
     return res.body;
   }

@@ -39,7 +39,9 @@ export function authFallbackRoutes(app: FastifyInstance, deps: FallbackRouteDeps
       'content-type': 'text/html; charset=utf-8',
       'content-security-policy': contentSecurityPolicy(nonce, page.externalSources, frameAncestors),
       'x-content-type-options': 'nosniff',
-      'referrer-policy': 'no-referrer',
+      // The URL carries the session ID: never sent to another origin (a policy link, the captcha
+      // provider). Not no-referrer: browsers then send `Origin: null` with the form post.
+      'referrer-policy': 'same-origin',
       'cache-control': 'no-store',
     });
     // X-Frame-Options cannot name several origins; when framing is allowed, the CSP decides.
