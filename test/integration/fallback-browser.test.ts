@@ -54,6 +54,18 @@ async function finishRegistration(s: Served, session: string): Promise<string> {
 const fallbackUrl = (s: Served, type: string, session: string) =>
   `${s.origin}/_matrix/client/v3/auth/${encodeURIComponent(type)}/fallback/web?session=${encodeURIComponent(session)}`;
 
+/**
+ * The bits of the browser's window the page functions below use (the test project has no DOM
+ * types). Functions passed to evaluate run in the browser, so each casts globalThis itself.
+ */
+interface Win {
+  received: { data: unknown; origin: string }[];
+  addEventListener(type: 'message', listener: (ev: { data: unknown; origin: string }) => void): void;
+  open(url: string): unknown;
+  onAuthDone?: () => void;
+  document: { documentElement: { dataset: Record<string, string | undefined> } };
+}
+
 /** CSP violations and page errors, which must not happen on our pages. */
 function watchProblems(page: Page): string[] {
   const problems: string[] = [];
@@ -77,19 +89,22 @@ async function viaPopup(
   const client = await context.newPage();
   await client.goto('about:blank');
   await client.evaluate(() => {
-    const w = window as unknown as { received: unknown[] };
+    const w = globalThis as unknown as Win;
     w.received = [];
-    window.addEventListener('message', (ev) => w.received.push({ data: ev.data, origin: ev.origin }));
+    w.addEventListener('message', (ev) => w.received.push({ data: ev.data, origin: ev.origin }));
   });
-  const [popup] = await Promise.all([context.waitForEvent('page'), client.evaluate((u) => void window.open(u), url)]);
+  const [popup] = await Promise.all([
+    context.waitForEvent('page'),
+    client.evaluate((u) => void (globalThis as unknown as Win).open(u), url),
+  ]);
   const problems = watchProblems(popup);
   await popup.waitForLoadState('load');
   await popup.screenshot({ path: artifactPath(`${shot}-form.png`), fullPage: true });
   await complete(popup);
   await expect.poll(() => popup.getByRole('heading', { name: 'Step complete' }).count()).toBe(1);
   await popup.screenshot({ path: artifactPath(`${shot}-done.png`), fullPage: true });
-  await client.waitForFunction(() => (window as unknown as { received: unknown[] }).received.length > 0);
-  const received = await client.evaluate(() => (window as unknown as { received: { data: unknown; origin: string }[] }).received);
+  await client.waitForFunction(() => (globalThis as unknown as Win).received.length > 0);
+  const received = await client.evaluate(() => (globalThis as unknown as Win).received);
   expect(problems).toEqual([]);
   await client.close();
   return received;
@@ -168,8 +183,9 @@ describe.each(DATABASE_KINDS)('fallback pages in Chromium (%s)', (kind) => {
     const embedded = await browser.newContext({ viewport: PHONE_VIEWPORT });
     try {
       await embedded.addInitScript(() => {
-        (window as unknown as { onAuthDone: () => void }).onAuthDone = () => {
-          document.documentElement.dataset.authDone = 'yes';
+        const w = globalThis as unknown as Win;
+        w.onAuthDone = () => {
+          w.document.documentElement.dataset.authDone = 'yes';
         };
       });
       const second = await startRegistration(token);
@@ -177,7 +193,7 @@ describe.each(DATABASE_KINDS)('fallback pages in Chromium (%s)', (kind) => {
       await page.goto(fallbackUrl(token, 'm.login.registration_token', second));
       await page.getByLabel('Registration token').fill(value);
       await page.getByRole('button', { name: 'Continue' }).click();
-      await expect.poll(() => page.evaluate(() => document.documentElement.dataset.authDone)).toBe('yes');
+      await expect.poll(() => page.evaluate(() => (globalThis as unknown as Win).document.documentElement.dataset.authDone)).toBe('yes');
       await finishRegistration(token, second);
     } finally {
       await embedded.close();
