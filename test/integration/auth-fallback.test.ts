@@ -156,6 +156,19 @@ describe.each(DATABASE_KINDS)('UIA fallback pages (%s)', (kind) => {
     expect(expectSpec(state, 'registration.yaml', REG, 'post').completed).toBeUndefined();
   });
 
+  it('answers too many page requests from one address with a 429 page', async () => {
+    const limited = await startApp(database, { TERMS_POLICIES: JSON.stringify(POLICIES), RATE_LIMIT_FALLBACK_PER_MINUTE: '1' });
+    try {
+      const url = pageUrl('m.login.terms', 'AnySession');
+      expectPage(await limited.app.inject({ url }), 404);
+      const refused = await limited.app.inject({ url });
+      expect(expectPage(refused, 429)).toContain('Too many attempts');
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('still parses /register bodies labelled as forms as JSON (curl -d)', async () => {
     const res = await t.app.inject({
       method: 'POST',
