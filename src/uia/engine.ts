@@ -198,7 +198,10 @@ export function createUiaEngine(deps: UiaEngineDeps): UiaEngine {
       case 'allowed': {
         const outcome = await stages.get(type)!.attempt(auth, { session, ip, now: clock.now() });
         if (!outcome.ok) return { ok: false, error: outcome.error };
-        return { ok: true, session: await markStageCompleted(db, session.session_id, type, outcome.data ?? true) };
+        const updated = await markStageCompleted(db, session.session_id, type, outcome.data ?? true);
+        // A racing request spent the session between our read and this write.
+        if (!updated) throw errors.sessionSpent();
+        return { ok: true, session: updated };
       }
     }
   }
