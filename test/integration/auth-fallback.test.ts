@@ -169,6 +169,33 @@ describe.each(DATABASE_KINDS)('UIA fallback pages (%s)', (kind) => {
     }
   });
 
+  it('lets only the FALLBACK_FRAME_ANCESTORS origins frame the pages', async () => {
+    const framed = await startApp(database, {
+      TERMS_POLICIES: JSON.stringify(POLICIES),
+      FALLBACK_FRAME_ANCESTORS: 'https://app.example.org',
+    });
+    try {
+      const res = await framed.app.inject({ url: pageUrl('m.login.terms', 'AnySession') });
+      expect(res.statusCode).toBe(404);
+      expect(String(res.headers['content-security-policy'])).toMatch(/; frame-ancestors https:\/\/app\.example\.org$/);
+      // X-Frame-Options cannot name an origin: it is left to the CSP.
+      expect(res.headers['x-frame-options']).toBeUndefined();
+    } finally {
+      await framed.close();
+    }
+  });
+
+  it('answers an internal failure with an HTML page, not a JSON body', async () => {
+    const broken = await startApp(database, { TERMS_POLICIES: JSON.stringify(POLICIES) });
+    await broken.db.close(); // every query now fails
+    try {
+      const res = await broken.app.inject({ url: pageUrl('m.login.terms', 'AnySession') });
+      expect(expectPage(res, 500)).toContain('Internal server error.');
+    } finally {
+      await broken.close();
+    }
+  });
+
   it('still parses /register bodies labelled as forms as JSON (curl -d)', async () => {
     const res = await t.app.inject({
       method: 'POST',

@@ -3,8 +3,9 @@
 // page: a person is reading it, not a client.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { MatrixError } from '../../errors.js';
+import { errors, MatrixError } from '../../errors.js';
 import type { Random } from '../../lib/clock.js';
+import { isConnectionError } from '../../store/db.js';
 import { errorView, type FallbackService, type FallbackView } from '../../services/fallback.js';
 import { FormBody } from '../body.js';
 import { contentSecurityPolicy, renderFallback } from '../fallback-page.js';
@@ -66,9 +67,13 @@ export function authFallbackRoutes(app: FastifyInstance, deps: FallbackRouteDeps
       await limiter(request);
       view = await run();
     } catch (err) {
-      if (!(err instanceof MatrixError)) throw err;
-      view = errorView(err);
-      if (err.status === 429) reply.header('retry-after', Math.max(1, Math.ceil(Number(err.extra.retry_after_ms ?? 1000) / 1000)));
+      // A person reads this: even internal failures are pages (logged like the error handler does).
+      if (!(err instanceof MatrixError)) request.log.error({ err }, 'internal error on a fallback page');
+      if (!(err instanceof MatrixError) && isConnectionError(err)) err = errors.unavailable();
+      if (!(err instanceof MatrixError)) err = errors.unknown();
+      const e = err as MatrixError;
+      view = errorView(e);
+      if (e.status === 429) reply.header('retry-after', Math.max(1, Math.ceil(Number(e.extra.retry_after_ms ?? 1000) / 1000)));
     }
     return send(reply, view);
   }
