@@ -101,7 +101,7 @@ async function viaPopup(
   await popup.waitForLoadState('load');
   await popup.screenshot({ path: artifactPath(`${shot}-form.png`), fullPage: true });
   await complete(popup);
-  await expect.poll(() => popup.getByRole('heading', { name: 'Step complete' }).count()).toBe(1);
+  await popup.getByRole('heading', { name: 'Step complete' }).waitFor();
   await popup.screenshot({ path: artifactPath(`${shot}-done.png`), fullPage: true });
   await client.waitForFunction(() => (globalThis as unknown as Win).received.length > 0);
   const received = await client.evaluate(() => (globalThis as unknown as Win).received);
@@ -194,7 +194,7 @@ describe.each(DATABASE_KINDS)('fallback pages in Chromium (%s)', (kind) => {
       // Keyboard only: the token field has the focus, Enter submits.
       await page.keyboard.type(value);
       await page.keyboard.press('Enter');
-      await expect.poll(() => page.evaluate(() => (globalThis as unknown as Win).document.documentElement.dataset.authDone)).toBe('yes');
+      await page.waitForFunction(() => (globalThis as unknown as Win).document.documentElement.dataset.authDone === 'yes');
       await finishRegistration(token, second);
     } finally {
       await embedded.close();
