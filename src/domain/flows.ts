@@ -8,6 +8,8 @@ export const STAGE = {
   dummy: 'm.login.dummy',
   registrationToken: 'm.login.registration_token',
   password: 'm.login.password',
+  recaptcha: 'm.login.recaptcha',
+  terms: 'm.login.terms',
 } as const;
 
 export interface RegistrationFlowConfig {
@@ -17,6 +19,23 @@ export interface RegistrationFlowConfig {
    * registration token first (a token is a perk, recorded with the account, not a gate).
    */
   tokenOptional?: boolean;
+  /** m.login.recaptcha is configured (site key, secret, verifier URL). */
+  captcha?: boolean;
+  /** Policies the user must accept (m.login.terms). */
+  terms?: boolean;
+}
+
+/**
+ * The gates every registration flow starts with, cheapest first: a pre-shared token, a captcha,
+ * then accepting the policies. They come before any stage that costs the operator something
+ * (sending an email or a text), so a spammer pays the cheap checks before anything expensive.
+ */
+export function registrationGates(c: RegistrationFlowConfig): string[] {
+  const gates: string[] = [];
+  if (c.requiresToken) gates.push(STAGE.registrationToken);
+  if (c.captcha) gates.push(STAGE.recaptcha);
+  if (c.terms) gates.push(STAGE.terms);
+  return gates;
 }
 
 /**
@@ -24,9 +43,9 @@ export interface RegistrationFlowConfig {
  * registration token) come first in every flow; the engine enforces the order (stageAllowed).
  */
 export function registrationFlows(c: RegistrationFlowConfig): Flow[] {
-  if (c.requiresToken) return [[STAGE.registrationToken]];
-  const base: Flow[] = [[STAGE.dummy]];
-  if (c.tokenOptional) return [...base, ...withTokenFirst(base)];
+  const gates = registrationGates(c);
+  const base: Flow[] = gates.length > 0 ? [gates] : [[STAGE.dummy]];
+  if (c.tokenOptional && !c.requiresToken) return [...base, ...withTokenFirst(base)];
   return base;
 }
 

@@ -9,10 +9,12 @@ import { passwordBindingDigest, type PasswordHasher } from '../lib/secrets.js';
 import type { Db, Queryable } from '../store/db.js';
 import { completeTokenUse } from '../store/registration-tokens.js';
 import { recordUiaResult, spendUiaSession, unmarkStage, type UiaSessionRow } from '../store/uia-sessions.js';
+import { recordPolicyAcceptances } from '../store/policy-acceptances.js';
 import { insertUser, localpartExists } from '../store/users.js';
 import { insertAccountRegistration } from '../store/account-approval.js';
 import { enqueueWebhook } from '../store/webhook-outbox.js';
 import type { UiaBody, UiaEngine } from '../uia/engine.js';
+import type { TermsAcceptance } from '../uia/stages/terms.js';
 import type { LoginIssuer, LoginTokens } from './logins.js';
 import { refusalReason, withRefusalReason, type RegistrationGates } from './registration-gates.js';
 
@@ -46,7 +48,7 @@ export interface RegistrationService {
 }
 
 export interface RegistrationDeps {
-  config: Pick<Config, 'serverName' | 'registration' | 'password' | 'abuse'>;
+  config: Pick<Config, 'serverName' | 'registration' | 'password' | 'captcha' | 'termsPolicies' | 'abuse'>;
   db: Db;
   clock: Clock;
   random: Random;
@@ -92,6 +94,8 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
   const flows = registrationFlows({
     requiresToken: config.registration.requiresToken,
     tokenOptional: config.registration.tokenOptional,
+    captcha: config.captcha !== undefined,
+    terms: Object.keys(config.termsPolicies).length > 0,
   });
   const requiresApproval = config.abuse.requiresApproval;
   const webhook = config.abuse.approvalWebhookUrl !== undefined;
@@ -141,6 +145,7 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
     trace.username ??= localpart;
     const token = (session.completed[STAGE.registrationToken] as { token?: string } | undefined)?.token;
     trace.token = token;
+    const terms = (session.completed[STAGE.terms] as TermsAcceptance | undefined)?.policies;
     const now = clock.now();
     try {
       const body = await db.tx(async (q) => {
@@ -159,6 +164,8 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
           userId, ip: input.ip, userAgent: input.userAgent?.slice(0, 512) ?? null, registrationToken: token ?? null, threepids, createdAt: now,
         });
         await recordUiaResult(q, session.session_id, { user_id: userId });
+        // The policy versions presented when the terms stage completed (spec: track them).
+        if (terms !== undefined) await recordPolicyAcceptances(q, userId, terms, now);
         if (token !== undefined && !(await completeTokenUse(q, { token, sessionId: session.session_id, now }))) {
           throw new TokenLapsed();
         }
