@@ -10,6 +10,12 @@ describe('registrationFlows', () => {
     // A required token wins over "optional" (the configuration refuses the combination anyway).
     expect(registrationFlows({ requiresToken: true, tokenOptional: true })).toEqual([[STAGE.registrationToken]]);
   });
+  it('with captcha and terms, offers the gate flow and the same flow with the token first', () => {
+    expect(registrationFlows({ requiresToken: false, tokenOptional: true, captcha: true, terms: true })).toEqual([
+      [STAGE.recaptcha, STAGE.terms],
+      [STAGE.registrationToken, STAGE.recaptcha, STAGE.terms],
+    ]);
+  });
   it('puts the token first in front of the other stages', () => {
     expect(withTokenFirst([['m.login.terms', 'm.login.email.identity'], [STAGE.dummy]])).toEqual([
       [STAGE.registrationToken, 'm.login.terms', 'm.login.email.identity'],
