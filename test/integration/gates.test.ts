@@ -107,6 +107,25 @@ describe.each(DATABASE_KINDS)('registration gates (%s)', (kind) => {
         expect(user.json().registration_token).toBe(token);
       });
     });
+    it('on, with terms: the token goes first in its flow and is recorded; the tokenless flow still works', async () => {
+      const policies = { terms_of_service: { version: '1', en: { name: 'Terms', url: 'https://example.org/terms' } } };
+      await withApp({ REGISTRATION_TOKEN_OPTIONAL: 'true', TERMS_POLICIES: JSON.stringify(policies) }, async (t) => {
+        const token = (await t.app.inject({ method: 'POST', url: '/_synapse/admin/v1/registration_tokens/new', headers: admin, payload: {} })).json().token;
+        const first = await post(t, { username: uniqueName(), password: PW });
+        const { session, flows } = spec(first);
+        expect(flows).toEqual([{ stages: [STAGE.terms] }, { stages: [STAGE.registrationToken, STAGE.terms] }]);
+        const afterToken = await post(t, { auth: { type: STAGE.registrationToken, token, session } });
+        expect(spec(afterToken).completed).toEqual([STAGE.registrationToken]);
+        const done = await post(t, { auth: { type: STAGE.terms, session } });
+        expect(done.statusCode).toBe(200);
+        const row = await t.db.query('SELECT registration_token FROM users WHERE user_id = $1', [spec(done).user_id]);
+        expect(row.rows[0].registration_token).toBe(token);
+
+        const plain = spec(await post(t, { username: uniqueName(), password: PW })).session;
+        const plainDone = await post(t, { auth: { type: STAGE.terms, session: plain } });
+        expect(plainDone.statusCode).toBe(200);
+      });
+    });
   });
 
   describe('stage order (the engine enforces a flow order)', () => {
