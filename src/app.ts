@@ -19,6 +19,7 @@ import { createMaintenance } from './services/maintenance.js';
 import { createRegistrationTokenService } from './services/registration-tokens.js';
 import { createRegistrationService } from './services/registration.js';
 import { createRegistrationGates } from './services/registration-gates.js';
+import { estimateStrength } from './domain/password-strength.js';
 import { createRegistrationBanService } from './services/registration-bans.js';
 import { createRegistrationAuditService } from './services/registration-audit.js';
 import { createAccountApprovalService } from './services/account-approval.js';
@@ -125,6 +126,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ],
   });
   const gates = createRegistrationGates({ config, db, clock, log: app.log });
+  // zxcvbn builds its dictionaries on first use (~0.1-0.4 s): do it at start-up, not in a request.
+  if ((config.password.minStrength ?? 0) > 0) estimateStrength('');
   const webhooks: WebhookWorker | undefined = config.abuse.approvalWebhookUrl
     ? createWebhookWorker({ db, clock, url: config.abuse.approvalWebhookUrl, log: app.log, ...deps.webhookOptions })
     : undefined;

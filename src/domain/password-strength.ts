@@ -6,8 +6,10 @@ import * as common from '@zxcvbn-ts/language-common';
 import * as en from '@zxcvbn-ts/language-en';
 
 /** Only the first characters are estimated: the cost grows with length, and a long password that
- * is weak in its first 100 characters is weak. */
-export const STRENGTH_MAX_LENGTH = 100;
+* is weak in its first 64 characters is weak. */
+export const STRENGTH_MAX_LENGTH = 64;
+/** Bounds the l33t matcher (default 100): hostile symbol-heavy passwords cost the event loop otherwise. */
+export const L33T_MAX_SUBSTITUTIONS = 8;
 
 let factory: ZxcvbnFactory | undefined;
 function estimator(): ZxcvbnFactory {
@@ -16,6 +18,9 @@ function estimator(): ZxcvbnFactory {
     graphs: common.adjacencyGraphs,
     dictionary: { ...common.dictionary, ...en.dictionary },
     maxLength: STRENGTH_MAX_LENGTH,
+    // The l33t matcher's work grows combinatorially with substitutable characters (@, !, 1, 3…);
+    // a password with this many is not a dictionary word in disguise anyway.
+    l33tMaxSubstitutions: L33T_MAX_SUBSTITUTIONS,
   });
   return factory;
 }

@@ -81,14 +81,48 @@ export function globMatch(pattern: string, text: string): boolean {
   return true;
 }
 
-/** Whether a registration from this address and user agent is banned, and by which rule. */
-export function checkBans(ip: string, userAgent: string | undefined, bans: BanList): BanVerdict {
+type Range = { cidr: string; range: ipaddr.IPv4 | ipaddr.IPv6; bits: number };
+
+/** A ban list with its ranges parsed once (parsing dominates the cost of a check). */
+export interface CompiledBanList {
+  ranges: Range[];
+  userAgents: readonly string[];
+}
+
+export function compileBans(bans: BanList): CompiledBanList {
+  const ranges: Range[] = [];
   for (const cidr of bans.ips) {
-    if (ipInCidr(ip, cidr)) return { banned: true, reason: 'banned_ip', rule: cidr };
+    try {
+      const [range, bits] = ipaddr.parseCIDR(cidr);
+      ranges.push({ cidr, range, bits });
+    } catch {
+      // Stored values are canonical CIDR; an unparsable one bans nobody.
+    }
+  }
+  return { ranges, userAgents: bans.userAgents };
+}
+
+/** Whether a registration from this address and user agent is banned, and by which rule. */
+export function checkBans(ip: string, userAgent: string | undefined, bans: BanList | CompiledBanList): BanVerdict {
+  const compiled = 'ranges' in bans ? bans : compileBans(bans);
+  let addr: ipaddr.IPv4 | ipaddr.IPv6 | undefined;
+  try {
+    addr = unmap(ipaddr.parse(ip));
+  } catch {
+    addr = undefined;
+  }
+  if (addr) {
+    for (const r of compiled.ranges) {
+      if (r.range.kind() !== addr.kind()) continue;
+      const hit = addr.kind() === 'ipv4'
+        ? (addr as ipaddr.IPv4).match(r.range as ipaddr.IPv4, r.bits)
+        : (addr as ipaddr.IPv6).match(r.range as ipaddr.IPv6, r.bits);
+      if (hit) return { banned: true, reason: 'banned_ip', rule: r.cidr };
+    }
   }
   // A missing User-Agent is matched as the empty string: only the pattern "*" bans it.
   const ua = userAgent ?? '';
-  for (const pattern of bans.userAgents) {
+  for (const pattern of compiled.userAgents) {
     if (globMatch(pattern, ua)) return { banned: true, reason: 'banned_user_agent', rule: pattern };
   }
   return { banned: false };

@@ -9,12 +9,12 @@
 import mailchecker from 'mailchecker';
 import type { Config } from '../config.js';
 import { checkEmailDomain, emailDomainMessage, type EmailDomainPolicy } from '../domain/email-domain.js';
-import { checkBans, type BanVerdict } from '../domain/registration-bans.js';
+import { checkBans, compileBans, type BanVerdict, type CompiledBanList } from '../domain/registration-bans.js';
 import { capRefusal, capWindows, type CapWindow } from '../domain/registration-caps.js';
 import { errors, type MatrixError } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
 import type { Db, Queryable } from '../store/db.js';
-import { listBans } from '../store/registration-bans.js';
+import { listBans, type BanRow } from '../store/registration-bans.js';
 import { fullCapWindow, takeCapSlot } from '../store/registration-caps.js';
 import { insertAttempt, type RegistrationAttempt } from '../store/registration-attempts.js';
 
@@ -79,6 +79,22 @@ export function createRegistrationGates(deps: RegistrationGatesDeps): Registrati
     disposable: deps.disposableDomains ?? (abuse.refuseDisposableEmail ? mailchecker.blacklist() : new Set()),
   };
 
+  const configured = compileBans({ ips: abuse.bannedIps, userAgents: abuse.bannedUserAgents });
+  let cached: { key: string; bans: CompiledBanList } | undefined;
+  const compiledFromRows = (rows: BanRow[]): CompiledBanList => {
+    const key = rows.map((r) => r.id).join(',');
+    if (cached?.key !== key) {
+      cached = {
+        key,
+        bans: compileBans({
+          ips: rows.filter((r) => r.kind === 'ip').map((r) => r.value),
+          userAgents: rows.filter((r) => r.kind === 'user_agent').map((r) => r.value),
+        }),
+      };
+    }
+    return cached.bans;
+  };
+
   const capError = (w: CapWindow, now: number) => {
     const r = capRefusal(w, now, abuse.capShortWaitMs);
     const err = r.status === 429 ? errors.registrationCapWait(w.period, r.retryAfterMs) : errors.registrationCapReached(w.period, r.retryAfterMs);
@@ -87,17 +103,12 @@ export function createRegistrationGates(deps: RegistrationGatesDeps): Registrati
 
   const gates: RegistrationGates = {
     async checkOrigin(origin) {
-      let verdict: BanVerdict = checkBans(origin.ip, origin.userAgent, { ips: abuse.bannedIps, userAgents: abuse.bannedUserAgents });
+      let verdict: BanVerdict = checkBans(origin.ip, origin.userAgent, configured);
       if (!verdict.banned) {
         // Bans added through the admin API: read on every check, so they apply on every instance
-        // at once. The table is small (an operator's list), and this is one indexed scan.
+        // at once. The table is small (an operator's list); it is parsed again only when it changed.
         const rows = await listBans(db);
-        if (rows.length > 0) {
-          verdict = checkBans(origin.ip, origin.userAgent, {
-            ips: rows.filter((r) => r.kind === 'ip').map((r) => r.value),
-            userAgents: rows.filter((r) => r.kind === 'user_agent').map((r) => r.value),
-          });
-        }
+        if (rows.length > 0) verdict = checkBans(origin.ip, origin.userAgent, compiledFromRows(rows));
       }
       if (verdict.banned) throw tagged(errors.registrationBanned(), verdict.reason);
     },

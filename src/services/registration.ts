@@ -2,6 +2,7 @@
 import type { Config } from '../config.js';
 import { registrationFlows, STAGE, type Flow } from '../domain/flows.js';
 import { passwordProblem } from '../domain/password-policy.js';
+import { passwordStrengthProblem } from '../domain/password-strength.js';
 import { checkUsername, userIdOf } from '../domain/username.js';
 import { errors, MatrixError } from '../errors.js';
 import type { Clock, Random } from '../lib/clock.js';
@@ -219,9 +220,8 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
     // M_INVALID_USERNAME before any UIA stage.
     const localpart = input.username !== undefined ? await checkAvailable(input.username) : undefined;
     if (input.password !== undefined) {
-      // Character classes, then guessability (zxcvbn, PASSWORD_MIN_STRENGTH) with the
-      // username and server name counted as guessable words.
-      const problem = passwordProblem(input.password, config.password, [localpart ?? '', config.serverName].filter(Boolean));
+      // The character rules here, on every round (cheap); guessability below, once per session.
+      const problem = passwordProblem(input.password, { ...config.password, minStrength: 0 });
       if (problem) throw withRefusalReason(errors.weakPassword(problem), 'weak_password');
     }
 
@@ -235,6 +235,14 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
     let session = await uia.open(request);
     trace.flow = Object.keys(session.completed);
     if (input.password !== undefined) {
+      if (session.password_hash === null) {
+        // Guessability (zxcvbn, PASSWORD_MIN_STRENGTH), with the username and server name counted
+        // as guessable words: before the hash and before the password is bound to the session
+        // (so the client may try another), once per session like the hash (the estimate runs on
+        // the event loop; later rounds carry the same password, as the digest proves).
+        const weak = passwordStrengthProblem(input.password, config.password.minStrength ?? 0, [localpart ?? '', config.serverName].filter(Boolean));
+        if (weak) throw withRefusalReason(errors.weakPassword(weak), 'weak_password');
+      }
       const digest = passwordBindingDigest(input.password, session.session_id);
       session = await uia.freeze(session, { ...request.binding, password_digest: digest }, null);
       // The one password hash of this registration, computed off the event loop and outside

@@ -62,6 +62,10 @@ describe.each(DATABASE_KINDS)('registration gates (%s)', (kind) => {
         expect(spec(own).errcode).toBe('M_WEAK_PASSWORD');
         const ok = await post(t, { username: uniqueName(), password: STRONG, auth: { type: STAGE.dummy } });
         expect(ok.statusCode).toBe(200);
+        // After a refusal the client may pick another password in the same session.
+        const session = spec(await post(t, { username: uniqueName() })).session;
+        expect(spec(await post(t, { password: 'password1', auth: { session } })).errcode).toBe('M_WEAK_PASSWORD');
+        expect((await post(t, { password: STRONG, auth: { type: STAGE.dummy, session } })).statusCode).toBe(200);
       });
     });
   });

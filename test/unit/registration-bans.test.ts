@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalCidr, checkBans, globMatch, ipInCidr, validUserAgentPattern } from '../../src/domain/registration-bans.js';
+import { canonicalCidr, checkBans, compileBans, globMatch, ipInCidr, validUserAgentPattern } from '../../src/domain/registration-bans.js';
 
 describe('canonicalCidr', () => {
   it('turns addresses and ranges into canonical CIDR', () => {
@@ -66,6 +66,14 @@ describe('checkBans', () => {
     expect(checkBans('198.51.100.1', 'Element/1.11', bans)).toEqual({ banned: false });
     expect(checkBans('198.51.100.1', undefined, bans)).toEqual({ banned: false });
     expect(checkBans('198.51.100.1', undefined, { ips: [], userAgents: [] })).toEqual({ banned: false });
+  });
+  it('gives the same verdicts with the list compiled once', () => {
+    const compiled = compileBans({ ...bans, ips: [...bans.ips, 'garbage'] });
+    expect(compiled.ranges).toHaveLength(2);
+    expect(checkBans('203.0.113.9', 'Element', compiled)).toEqual({ banned: true, reason: 'banned_ip', rule: '203.0.113.0/24' });
+    expect(checkBans('::ffff:203.0.113.9', 'Element', compiled)).toMatchObject({ banned: true, reason: 'banned_ip' });
+    expect(checkBans('198.51.100.1', 'python-requests/2', compiled)).toMatchObject({ banned: true, reason: 'banned_user_agent' });
+    expect(checkBans('not-an-ip', 'Element', compiled)).toEqual({ banned: false });
   });
   it('bans clients without a User-Agent only with the pattern *', () => {
     expect(checkBans('198.51.100.1', undefined, { ips: [], userAgents: ['*'] })).toMatchObject({ banned: true });
