@@ -12,6 +12,15 @@ import { adminRegistrationTokenRoutes } from './http/routes/admin-registration-t
 import { registerAvailableRoute } from './http/routes/register-available.js';
 import { registerRoute } from './http/routes/register.js';
 import { registrationTokenValidityRoute } from './http/routes/registration-token-validity.js';
+import { accountDeactivateRoute } from './http/routes/account-deactivate.js';
+import { accountPasswordRoute } from './http/routes/account-password.js';
+import { introspectionRoute } from './http/routes/introspect.js';
+import { loginRoutes } from './http/routes/login.js';
+import { logoutRoutes } from './http/routes/logout.js';
+import { refreshRoute } from './http/routes/refresh.js';
+import { whoamiRoute } from './http/routes/whoami.js';
+import { createAccountService } from './services/account.js';
+import { createAuthenticationService } from './services/authentication.js';
 import { cryptoRandom, systemClock, type Clock, type Random } from './lib/clock.js';
 import { createPasswordHasher, type PasswordHasher } from './lib/secrets.js';
 import { createLoginIssuer } from './services/logins.js';
@@ -22,6 +31,7 @@ import type { Db } from './store/db.js';
 import { createUiaEngine } from './uia/engine.js';
 import { dummyStage } from './uia/stages/dummy.js';
 import { createRegistrationTokenStage } from './uia/stages/registration-token.js';
+import { createDummyHash, createPasswordStage, createPasswordVerifier } from './uia/stages/password.js';
 
 export interface AppDeps {
   config: Readonly<Config>;
@@ -82,6 +92,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await registerRateLimit(app);
 
   const logins = createLoginIssuer({ clock, random, accessTokenLifetimeMs: config.accessTokenLifetimeMs });
+  // Computed once at start-up: unknown users' logins are verified against it, so they cost the
+  // same one hash as known ones.
+  const dummyHash = await createDummyHash(hasher, random.bytes(32).toString('base64url'));
+  const verifier = createPasswordVerifier({
+    db,
+    hasher,
+    dummyHash,
+    budgets: {
+      perAccount: config.rateLimits.loginFailuresPerAccount,
+      perIp: config.rateLimits.loginFailuresPerIp,
+      windowMs: config.rateLimits.loginFailuresWindowMs,
+    },
+  });
   const uia = createUiaEngine({
     db,
     clock,
@@ -89,6 +112,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     sessionLifetimeMs: config.registration.uiaSessionLifetimeMs,
     stages: [
       dummyStage,
+      createPasswordStage({ verifier, serverName: config.serverName }),
       createRegistrationTokenStage({
         db,
         holdMs: config.registration.tokenHoldMs,
@@ -98,6 +122,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   const registration = createRegistrationService({ config, db, clock, random, hasher, uia, logins });
   const tokens = createRegistrationTokenService({ db, clock, random });
+  const auth = createAuthenticationService({ config, db, clock, logins, verifier });
+  const account = createAccountService({ config, db, clock, hasher, uia });
 
   registerRoute(app, { registration, limits: config.rateLimits });
   registerAvailableRoute(app, {
@@ -112,6 +138,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     burst: config.rateLimits.tokenValidityBurst,
   });
   adminRegistrationTokenRoutes(app, { tokens, requireAdmin: createAdminGuard(config.adminToken) });
+  loginRoutes(app, { auth, requestsPerMinute: config.rateLimits.loginRequestsPerMinute });
+  logoutRoutes(app, { auth });
+  refreshRoute(app, { auth });
+  whoamiRoute(app, { auth });
+  accountPasswordRoute(app, { auth, account });
+  accountDeactivateRoute(app, { auth, account });
+  introspectionRoute(app, { auth, secret: config.introspectionSecret });
 
   const maintenance = createMaintenance({ db, clock });
   const interval = deps.maintenanceIntervalMs ?? 60_000;

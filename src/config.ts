@@ -154,6 +154,7 @@ const schema = z
     ]),
 
     ADMIN_TOKEN: secret(32),
+    INTROSPECTION_SECRET: secret(32),
 
     PASSWORD_MIN_LENGTH: int(10, 1, 1024),
     PASSWORD_MAX_LENGTH: int(512, 8, 65536),
@@ -177,6 +178,10 @@ const schema = z
     RATE_LIMIT_TOKEN_VALIDITY_BURST: int(5, 1, 1_000_000),
     RATE_LIMIT_TOKEN_FAILURES: int(5, 1, 1_000_000),
     RATE_LIMIT_TOKEN_FAILURES_WINDOW: duration('10m', 1000),
+    RATE_LIMIT_LOGIN_REQUESTS_PER_MINUTE: int(60, 1, 1_000_000),
+    RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT: int(5, 1, 1_000_000),
+    RATE_LIMIT_LOGIN_FAILURES_PER_IP: int(20, 1, 1_000_000),
+    RATE_LIMIT_LOGIN_FAILURES_WINDOW: duration('10m', 1000),
   })
   .superRefine((c, ctx) => {
     if (c.PASSWORD_MIN_LENGTH > c.PASSWORD_MAX_LENGTH) {
@@ -217,6 +222,8 @@ export interface Config {
     tokenHoldMs: number;
   };
   adminToken: string | undefined;
+  /** Shared secret of the token introspection endpoint; unset: the endpoint is off. */
+  introspectionSecret: string | undefined;
   password: {
     minLength: number;
     maxLength: number;
@@ -236,6 +243,11 @@ export interface Config {
     tokenValidityBurst: number;
     tokenFailures: number;
     tokenFailuresWindowMs: number;
+    loginRequestsPerMinute: number;
+    /** Failed password checks (login and the m.login.password UIA stage) per account and per IP. */
+    loginFailuresPerAccount: number;
+    loginFailuresPerIp: number;
+    loginFailuresWindowMs: number;
   };
 }
 
@@ -278,6 +290,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       tokenHoldMs: c.REGISTRATION_TOKEN_HOLD,
     },
     adminToken: c.ADMIN_TOKEN,
+    introspectionSecret: c.INTROSPECTION_SECRET,
     password: {
       minLength: c.PASSWORD_MIN_LENGTH,
       maxLength: c.PASSWORD_MAX_LENGTH,
@@ -297,6 +310,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       tokenValidityBurst: c.RATE_LIMIT_TOKEN_VALIDITY_BURST,
       tokenFailures: c.RATE_LIMIT_TOKEN_FAILURES,
       tokenFailuresWindowMs: c.RATE_LIMIT_TOKEN_FAILURES_WINDOW,
+      loginRequestsPerMinute: c.RATE_LIMIT_LOGIN_REQUESTS_PER_MINUTE,
+      loginFailuresPerAccount: c.RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT,
+      loginFailuresPerIp: c.RATE_LIMIT_LOGIN_FAILURES_PER_IP,
+      loginFailuresWindowMs: c.RATE_LIMIT_LOGIN_FAILURES_WINDOW,
     },
   });
 }
