@@ -8,6 +8,11 @@ export function parseWith<S extends z.ZodType>(schema: S, input: unknown): z.out
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
   const field = issue.path.join('.') || 'body';
-  if (issue.code === 'invalid_type' && issue.input === undefined) throw errors.missingParam(field);
+  // zod 4 leaves `input` out of issues unless asked, so look the value up by its path.
+  const value = issue.path.reduce<unknown>(
+    (o, k) => (o !== null && typeof o === 'object' ? (o as Record<PropertyKey, unknown>)[k as PropertyKey] : undefined),
+    input,
+  );
+  if (issue.code === 'invalid_type' && value === undefined) throw errors.missingParam(field);
   throw errors.badJson(`${field}: ${issue.message}`);
 }

@@ -109,3 +109,22 @@ function errorValidator() {
   }
   return errorSchema;
 }
+
+const definitionValidators = new Map<string, ReturnType<Ajv2020['compile']>>();
+
+/**
+ * Validates a response body against a shared definition file (e.g. definitions/auth_response.yaml)
+ * for endpoints whose own spec file is not in the excerpt (POST /account/deactivate).
+ */
+export function expectDefinition(res: { statusCode: number; body: string }, status: number, definitionFile: string): any {
+  let v = definitionValidators.get(definitionFile);
+  if (!v) {
+    const file = path.join(SPEC_DIR, definitionFile);
+    v = ajv.compile(deref(loadYaml(file), file, loadYaml(file)) as object);
+    definitionValidators.set(definitionFile, v);
+  }
+  const body = JSON.parse(res.body);
+  expect(v(body) ? [] : v.errors, `${definitionFile} body ${res.body}`).toEqual([]);
+  expect(res.statusCode).toBe(status);
+  return body;
+}
