@@ -175,4 +175,37 @@ describe.each(DATABASE_KINDS)('account management (%s)', (kind) => {
     if (loggedIn.statusCode === 200) expectMatrixError(await whoami(t, loggedIn.json().access_token), 401, 'M_UNKNOWN_TOKEN');
     expect((await t.db.query('SELECT 1 FROM access_tokens WHERE user_id = $1', [a.userId])).rowCount).toBe(0);
   });
+
+  it('leaves no live token when a password change races the deactivation', async () => {
+    const name = uniqueName('race2');
+    const a = await register(t, name);
+    const second = (await login(t, name)).json();
+    const pwSession = await startChange(a);
+    const deSession = expectDefinition(await deactivate(second.access_token, {}), 401, 'definitions/auth_response.yaml').session;
+    const [changed, deact] = await Promise.all([
+      changePassword(a.accessToken, { auth: passwordAuth(name, pwSession) }),
+      deactivate(second.access_token, { auth: passwordAuth(name, deSession) }),
+    ]);
+    // Whichever commits first, the account ends deactivated with no device or token left.
+    expect(deact.statusCode === 200 || changed.statusCode === 200).toBe(true);
+    const row = await t.db.query('SELECT deactivated_at FROM users WHERE user_id = $1', [a.userId]);
+    if (deact.statusCode === 200) expect(row.rows[0].deactivated_at).not.toBeNull();
+    for (const table of ['devices', 'access_tokens']) {
+      const left = await t.db.query(`SELECT 1 FROM ${table} WHERE user_id = $1`, [a.userId]);
+      expect(left.rowCount).toBe(deact.statusCode === 200 ? 0 : 1);
+    }
+  });
+
+  it('counts wrong passwords in the UIA stage against the account budget (429)', async () => {
+    const name = uniqueName('guess');
+    const a = await register(t, name);
+    const session = await startChange(a);
+    for (let i = 0; i < 5; i++) {
+      expect((await changePassword(a.accessToken, { auth: passwordAuth(name, session, 'guess ' + i) })).statusCode).toBe(401);
+    }
+    const limited = await changePassword(a.accessToken, { auth: passwordAuth(name, session) });
+    expect(limited.statusCode).toBe(429);
+    expect(pwSpec(limited).retry_after_ms).toBeGreaterThan(0);
+    expect((await login(t, name, PASSWORD)).statusCode).toBe(429);
+  });
 });
