@@ -51,6 +51,8 @@ describe.each(DATABASE_KINDS)('login, logout, whoami (%s)', (kind) => {
     expect(b1.device_id).toMatch(/^[A-Z]{10}$/);
     expect(b1.device_id).not.toBe(acct.deviceId);
     expect(b1.refresh_token).toBeUndefined();
+    const device = await t.db.query('SELECT display_name FROM devices WHERE user_id = $1 AND device_id = $2', [acct.userId, b1.device_id]);
+    expect(device.rows[0].display_name).toBe('Phone');
 
     const byFullId = await login(t, `@${name.toUpperCase()}:TEST.example`, PASSWORD, { device_id: 'MYDEVICE', refresh_token: true });
     const b2 = loginSpec(byFullId);
@@ -154,6 +156,11 @@ describe.each(DATABASE_KINDS)('login, logout, whoami (%s)', (kind) => {
     const res = await whoami(t, acct.accessToken);
     expect(res.statusCode).toBe(401);
     expect(expectSpec(res, 'whoami.yaml', '/account/whoami', 'get')).toMatchObject({ errcode: 'M_UNKNOWN_TOKEN', soft_logout: true });
+    // A soft-logged-out client may still log out.
+    const out = await t.app.inject({ method: 'POST', url: '/_matrix/client/v3/logout', headers: bearer(acct.accessToken) });
+    expect(expectSpec(out, 'logout.yaml', '/logout', 'post')).toEqual({});
+    const gone = expectMatrixError(await whoami(t, acct.accessToken), 401, 'M_UNKNOWN_TOKEN');
+    expect(gone.soft_logout).toBeUndefined();
   });
 
   it('whoami tells guests apart, and guests may not change passwords or deactivate', async () => {
