@@ -9,7 +9,7 @@ import { resolveLoginUser } from '../domain/username.js';
 import { errors } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
 import { tokenHash } from '../lib/secrets.js';
-import type { Db } from '../store/db.js';
+import { isDeadlock, type Db } from '../store/db.js';
 import { deleteDevice, deleteDevices, findAccessToken, markAccessTokenUsed } from '../store/devices.js';
 import { lockLiveUser } from '../store/users.js';
 import type { PasswordVerifier } from '../uia/stages/password.js';
@@ -68,7 +68,13 @@ export function createAuthenticationService(deps: AuthenticationDeps): Authentic
   /** One indexed lookup; the first use of a token also retires the refresh token it replaced. */
   async function lookup(token: string) {
     const row = await findAccessToken(db, tokenHash(token));
-    if (row && row.used_at === null) await markAccessTokenUsed(db, row.id, clock.now());
+    if (row && row.used_at === null) {
+      // Best effort: a deadlock with a concurrent logout or deactivation leaves used_at unset,
+      // and the next use of the token retires the old refresh token instead.
+      await markAccessTokenUsed(db, row.id, clock.now()).catch((err) => {
+        if (!isDeadlock(err)) throw err;
+      });
+    }
     return row;
   }
 

@@ -64,20 +64,22 @@ export async function findAccessToken(q: Queryable, hash: Buffer): Promise<Acces
 }
 
 /**
- * Records the first use of an access token and, in the same statement, retires the refresh token
- * it replaced (spec: the old refresh token stays valid until the new access token is first used).
- * Deleting the old refresh token cascades to the access token minted with it. Idempotent: only
- * the first call for a token writes.
+ * Records the first use of an access token and retires the refresh token it replaced (spec: the
+ * old refresh token stays valid until the new access token is first used). Deleting the old
+ * refresh token cascades to the access token minted with it.
+ *
+ * Two autocommitted statements, not one transaction, so this never holds the access token's row
+ * while waiting for a refresh token's row: a refresh of the old token locks that row first and
+ * then deletes the new access token, and the opposite order would deadlock with it. The retiring
+ * comes first, so an interruption in between leaves used_at unset and the next use retries.
  */
 export async function markAccessTokenUsed(q: Queryable, tokenId: number, now: number): Promise<void> {
   await q.query(
-    `WITH first_use AS (
-       UPDATE access_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL RETURNING refresh_token_id
-     )
-     DELETE FROM refresh_tokens
-      WHERE next_token_id IN (SELECT refresh_token_id FROM first_use WHERE refresh_token_id IS NOT NULL)`,
-    [tokenId, now],
+    `DELETE FROM refresh_tokens
+      WHERE next_token_id = (SELECT refresh_token_id FROM access_tokens WHERE id = $1 AND used_at IS NULL)`,
+    [tokenId],
   );
+  await q.query('UPDATE access_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL', [tokenId, now]);
 }
 
 export interface RotatedLogin {
@@ -88,7 +90,7 @@ export interface RotatedLogin {
 /**
  * Exchanges a refresh token for a new access and refresh token, inside the caller's transaction.
  *
- * The first statement claims the presented token's row (a row lock, held to commit), so two
+ * After locking the device, the claim locks the presented token's row (held to commit), so two
  * concurrent exchanges of one token run one after the other; the second sees what the first
  * minted and deletes it, so exactly one exchange leaves live tokens. Then:
  * - tokens minted by an earlier exchange of this same token, never used, are deleted (the client
@@ -102,6 +104,14 @@ export async function rotateRefreshToken(
   q: Queryable,
   r: { presentedHash: Buffer; refreshHash: Buffer; accessHash: Buffer; now: number; accessExpiresAt: number },
 ): Promise<RotatedLogin | undefined> {
+  // Lock order device → refresh token, the same order a logout or deactivation deletes in (the
+  // device, then its tokens by cascade), so a refresh racing them cannot deadlock.
+  const device = await q.query(
+    `SELECT 1 FROM devices d JOIN refresh_tokens r ON r.user_id = d.user_id AND r.device_id = d.device_id
+      WHERE r.token_hash = $1 FOR KEY SHARE OF d`,
+    [r.presentedHash],
+  );
+  if ((device.rowCount ?? 0) === 0) return undefined;
   const claimed = await q.query<{ id: number; user_id: string; device_id: string; superseded: number | null }>(
     `WITH old AS (
        SELECT id, next_token_id FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE

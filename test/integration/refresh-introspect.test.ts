@@ -104,6 +104,36 @@ describe.each(DATABASE_KINDS)('refresh and introspection (%s)', (kind) => {
     await refreshed(live[0]!.refresh_token);
   });
 
+  it('lets a repeated refresh race the first use of the new access token: one live session, no error', async () => {
+    for (let i = 0; i < 3; i++) {
+      const l = await loginWithRefresh();
+      const next = await refreshed(l.refresh_token);
+      const [used, retried] = await Promise.all([whoami(t, next.access_token), refresh(l.refresh_token)]);
+      expect([200, 401]).toContain(used.statusCode);
+      expect([200, 401]).toContain(retried.statusCode);
+      const candidates = [next.access_token, ...(retried.statusCode === 200 ? [retried.json().access_token] : [])];
+      let live = 0;
+      for (const token of candidates) if ((await whoami(t, token)).statusCode === 200) live += 1;
+      expect(live).toBe(1);
+    }
+  });
+
+  it('lets a refresh race the logout of its device: no error, nothing left on the device', async () => {
+    for (let i = 0; i < 3; i++) {
+      const l = await loginWithRefresh();
+      const [out, r] = await Promise.all([
+        t.app.inject({ method: 'POST', url: '/_matrix/client/v3/logout', headers: bearer(l.access_token) }),
+        refresh(l.refresh_token),
+      ]);
+      expect(out.statusCode).toBe(200);
+      expect([200, 401]).toContain(r.statusCode);
+      for (const table of ['access_tokens', 'refresh_tokens']) {
+        const left = await t.db.query(`SELECT 1 FROM ${table} WHERE user_id = $1 AND device_id = $2`, [l.user_id, l.device_id]);
+        expect(left.rowCount).toBe(0);
+      }
+    }
+  });
+
   it('introspects live, revoked, expired, unknown and guest tokens (RFC 7662 shape)', async () => {
     const acct = await register(t, uniqueName('intro'));
     const live = await introspect(`token=${encodeURIComponent(acct.accessToken)}`);
