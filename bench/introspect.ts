@@ -95,6 +95,21 @@ try {
   );
   await run('GET /login (no database)', () => fetch(`${base}/_matrix/client/v3/login`));
   await run('whoami', () => fetch(`${base}/_matrix/client/v3/account/whoami`, { headers: { authorization: `Bearer ${token}` } }));
+  // Server-side cost alone (no HTTP client, no sockets): sequential app.inject.
+  for (const [label, opts] of [
+    ['introspect (in-process)', { method: 'POST' as const, url: '/_registration/v1/introspect', headers: { authorization: `Bearer ${SECRET}`, 'content-type': 'application/x-www-form-urlencoded' }, payload: `token=${encodeURIComponent(token)}` }],
+    ['whoami (in-process)', { method: 'GET' as const, url: '/_matrix/client/v3/account/whoami', headers: { authorization: `Bearer ${token}` } }],
+  ] as const) {
+    const n = Math.min(REQUESTS, 1000);
+    const lat: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const s = performance.now();
+      await app.inject(opts);
+      lat.push(performance.now() - s);
+    }
+    lat.sort((a, b) => a - b);
+    console.log(`${label}: ${n} sequential requests: p50 ${lat[Math.floor(n / 2)]!.toFixed(2)} ms, p99 ${lat[Math.floor(n * 0.99)]!.toFixed(2)} ms`);
+  }
   await app.close();
   await db.close();
 } finally {
