@@ -10,7 +10,7 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           environment: 'node',
-          // Projects with different worker limits need their own group (vitest 4).
+          // Projects with different maxWorkers need distinct group orders: unit tests run first.
           sequence: { groupOrder: 0 },
         },
       },

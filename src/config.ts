@@ -3,6 +3,7 @@
 // variable. Secrets have no defaults.
 import { z } from 'zod';
 import ipaddr from 'ipaddr.js';
+import type { PasswordPolicy } from './domain/password-policy.js';
 
 const bool = (def: boolean) =>
   z
@@ -224,14 +225,7 @@ export interface Config {
   adminToken: string | undefined;
   /** Shared secret of the token introspection endpoint; unset: the endpoint is off. */
   introspectionSecret: string | undefined;
-  password: {
-    minLength: number;
-    maxLength: number;
-    requireDigit: boolean;
-    requireSymbol: boolean;
-    requireLowercase: boolean;
-    requireUppercase: boolean;
-  };
+  password: PasswordPolicy;
   argon2: { memoryKiB: number; iterations: number; parallelism: number };
   accessTokenLifetimeMs: number;
   rateLimits: {
