@@ -92,9 +92,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await registerRateLimit(app);
 
   const logins = createLoginIssuer({ clock, random, accessTokenLifetimeMs: config.accessTokenLifetimeMs });
-  // Computed once at start-up: unknown users' logins are verified against it, so they cost the
-  // same one hash as known ones.
-  const dummyHash = await createDummyHash(hasher, random.bytes(32).toString('base64url'));
+  // Computed once at start-up with the configured argon2id parameters: unknown users' logins are
+  // verified against it, so they cost the same one hash as known ones. (Its own hasher, so the
+  // start-up hash is not counted as a request's hash.)
+  const dummyHash = await createDummyHash(createPasswordHasher(config.argon2), random.bytes(32).toString('base64url'));
   const verifier = createPasswordVerifier({
     db,
     hasher,
