@@ -32,6 +32,10 @@ import { createUiaEngine } from './uia/engine.js';
 import { dummyStage } from './uia/stages/dummy.js';
 import { createRegistrationTokenStage } from './uia/stages/registration-token.js';
 import { createDummyHash, createPasswordStage, createPasswordVerifier } from './uia/stages/password.js';
+import { createRecaptchaStage } from './uia/stages/recaptcha.js';
+import { createTermsStage } from './uia/stages/terms.js';
+import { authFallbackRoutes } from './http/routes/auth-fallback.js';
+import { createFallbackService } from './services/fallback.js';
 
 export interface AppDeps {
   config: Readonly<Config>;
@@ -119,6 +123,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         holdMs: config.registration.tokenHoldMs,
         failureBudget: { max: config.rateLimits.tokenFailures, windowMs: config.rateLimits.tokenFailuresWindowMs },
       }),
+      ...(config.captcha ? [createRecaptchaStage(config.captcha)] : []),
+      ...(Object.keys(config.termsPolicies).length > 0 ? [createTermsStage(config.termsPolicies)] : []),
     ],
   });
   const registration = createRegistrationService({ config, db, clock, random, hasher, uia, logins });
@@ -137,6 +143,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     registrationEnabled: config.registration.enabled,
     perSecond: config.rateLimits.tokenValidityPerSecond,
     burst: config.rateLimits.tokenValidityBurst,
+  });
+  authFallbackRoutes(app, {
+    fallback: createFallbackService({ db, random, uia, flowsByOperation: { 'POST /register': registration.flows } }),
+    random,
+    publicBaseUrl: config.publicBaseUrl,
+    frameAncestors: config.fallbackFrameAncestors,
+    perMinute: config.rateLimits.fallbackPerMinute,
   });
   adminRegistrationTokenRoutes(app, { tokens, requireAdmin: createAdminGuard(config.adminToken) });
   loginRoutes(app, { auth, requestsPerMinute: config.rateLimits.loginRequestsPerMinute });

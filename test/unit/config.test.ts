@@ -22,7 +22,8 @@ function problems(env: Record<string, string | undefined>, base: Record<string, 
 describe('defaults', () => {
   it('a minimal environment gives the documented defaults', () => {
     const c = loadConfig(MIN);
-    expect(c).toEqual({
+    // Features added later bring their own defaults (tested in their own files).
+    expect(c).toMatchObject({
       serverName: 'example.org',
       publicBaseUrl: 'https://example.org',
       host: '0.0.0.0',
