@@ -2,15 +2,16 @@
 // proxy, in the shape of RFC 7662. The homeserver authenticates with the shared secret
 // INTROSPECTION_SECRET as a bearer token, or as OAuth client credentials (HTTP Basic password
 // or a `client_secret` field); with no secret configured the endpoint is off. The token comes in
-// a form-encoded or JSON body field `token`. The answer is {"active": false} for an unknown,
-// revoked or expired token, else the token's user, device, expiry and guest flag.
+// the body field `token`, form-encoded (or JSON, with Content-Type: application/json). The answer
+// is {"active": false} for an unknown, revoked or expired token, else the token's user, device,
+// expiry and guest flag.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { errors } from '../../errors.js';
 import { safeEqual } from '../../lib/secrets.js';
 import type { AuthenticationService } from '../../services/authentication.js';
 import { bearerToken } from '../admin-auth.js';
-import { parseJsonBody, requireObject } from '../body.js';
+import { FormBody, requireObject } from '../body.js';
 import { parseWith } from '../validate.js';
 
 export const INTROSPECTION_PATH = '/_registration/v1/introspect';
@@ -30,28 +31,26 @@ function presentedSecret(request: FastifyRequest, body: Record<string, unknown>)
   return typeof body.client_secret === 'string' ? body.client_secret : undefined;
 }
 
+/** The body as plain fields: an RFC 7662 form post, or a JSON object. */
+function fieldsOf(body: unknown): Record<string, unknown> {
+  return body instanceof FormBody ? Object.fromEntries(body.fields) : requireObject(body);
+}
+
 export function introspectionRoute(app: FastifyInstance, deps: { auth: AuthenticationService; secret: string | undefined }): void {
-  // RFC 7662 callers send application/x-www-form-urlencoded; only this route parses it (every
-  // other route reads any body as JSON, as Matrix clients expect).
-  void app.register(async (scope) => {
-    scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer' }, (_req, raw, done) => {
-      const buf = raw as Buffer;
-      try {
-        if (/^\s*\{/.test(buf.toString('utf8', 0, Math.min(buf.length, 16)))) return done(null, parseJsonBody(buf));
-        done(null, Object.fromEntries(new URLSearchParams(buf.toString('utf8'))));
-      } catch (err) {
-        done(err as Error, undefined);
-      }
-    });
-    scope.post(INTROSPECTION_PATH, async (request, reply) => {
+  app.route({
+    method: 'POST',
+    url: INTROSPECTION_PATH,
+    // RFC 7662 callers send application/x-www-form-urlencoded (see http/body.ts).
+    config: { formBody: true },
+    handler: async (request, reply) => {
       if (deps.secret === undefined) throw errors.introspectionDisabled();
-      const raw = requireObject(request.body);
+      const raw = fieldsOf(request.body);
       const presented = presentedSecret(request, raw);
       if (presented === undefined) throw errors.missingToken();
       if (!safeEqual(presented, deps.secret)) throw errors.unknownToken('Unrecognised introspection secret.');
       const { token } = parseWith(Body, raw);
       reply.header('cache-control', 'no-store');
       return reply.send(await deps.auth.introspect(token));
-    });
+    },
   });
 }
