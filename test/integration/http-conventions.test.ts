@@ -21,12 +21,12 @@ describe.each(DATABASE_KINDS)('HTTP conventions (%s)', (kind) => {
     await database?.close();
   });
 
-  const raw = async (path: string, init: RequestInit = {}) => {
+  const raw = async (path: string, init: { method?: string; body?: string | Buffer; headers?: Record<string, string> } = {}) => {
     const res = await fetch(`${base}${path}`, init);
     const body = await res.text();
     return { statusCode: res.status, body, headers: Object.fromEntries(res.headers.entries()) };
   };
-  const register = (body: BodyInit, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
+  const register = (body: string | Buffer, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
     raw('/_matrix/client/v3/register', { method: 'POST', body, headers });
 
   it('answers unparseable JSON with M_NOT_JSON', async () => {
