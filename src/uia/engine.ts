@@ -163,7 +163,7 @@ export function createUiaEngine(deps: UiaEngineDeps): UiaEngine {
     },
 
     async load(sessionId) {
-      const found = sessionId.length <= 255 ? await findUiaSession(db, sessionId) : undefined;
+      const found = SESSION_ID_GRAMMAR.test(sessionId) ? await findUiaSession(db, sessionId) : undefined;
       if (!found || found.expires_at <= clock.now()) return { status: 'unknown' };
       if (found.spent_at !== null) return { status: 'spent' };
       return { status: 'live', session: found };
