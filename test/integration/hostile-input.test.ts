@@ -58,6 +58,8 @@ interface Endpoint {
   body?: Record<string, fc.Arbitrary<unknown>>;
   /** Called with every success answer and the body that produced it. */
   onSuccess?: (ctx: Ctx, answer: any, sent: unknown) => void;
+  /** A page for people (UIA fallback): its own answers are HTML pages, any status below 500. */
+  html?: boolean;
 }
 
 const username = fc.oneof(unicodeString(40), fc.stringMatching(/^[a-z0-9._=\-/+]{1,20}$/), fc.constantFrom('admin', '_x', 'A', ''),
@@ -189,6 +191,25 @@ const ENDPOINTS: Endpoint[] = [
     checkSuccess: (b) => expect(b).toEqual({}),
   },
   {
+    name: 'GET UIA fallback page',
+    method: 'GET',
+    paths: (s) => [`/_matrix/client/v3/auth/${s}/fallback/web`, `/_matrix/client/r0/auth/${s}/fallback/web`],
+    segment: fc.oneof(fc.constantFrom('m.login.dummy', 'm.login.recaptcha', 'm.login.terms', 'm.login.registration_token'), unicodeString(20).map((x) => encodeURIComponent(safe(x)))).filter((x) => !['', '.', '..'].includes(x)),
+    success: [200],
+    html: true,
+    query: { session: unicodeString(30) },
+  },
+  {
+    name: 'POST UIA fallback page',
+    method: 'POST',
+    paths: (s) => [`/_matrix/client/v3/auth/${s}/fallback/web`, `/_matrix/client/r0/auth/${s}/fallback/web`],
+    segment: fc.oneof(fc.constantFrom('m.login.dummy', 'm.login.recaptcha', 'm.login.terms', 'm.login.registration_token'), unicodeString(20).map((x) => encodeURIComponent(safe(x)))).filter((x) => !['', '.', '..'].includes(x)),
+    success: [200],
+    html: true,
+    query: { session: unicodeString(30) },
+    body: { session: unicodeString(30), accept: unicodeString(5), 'g-recaptcha-response': unicodeString(30) },
+  },
+  {
     name: 'unknown paths and methods',
     method: 'POST',
     paths: (s) => [`/_matrix/client/v3/${s}`, `/_matrix/client/v3/register/${s}`, `/${s}`, `/_synapse/admin/v1/${s}`],
@@ -237,6 +258,7 @@ describe.each(DATABASE_KINDS)('hostile input (%s)', (kind) => {
       RATE_LIMIT_TOKEN_VALIDITY_PER_SECOND: '100000',
       RATE_LIMIT_TOKEN_VALIDITY_BURST: '1000000',
       RATE_LIMIT_TOKEN_FAILURES: '1000000',
+      RATE_LIMIT_FALLBACK_PER_MINUTE: '1000000',
     });
     const made = await t.app.inject({
       method: 'POST', url: `${ADMIN}/new`, headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, payload: { token: KNOWN_TOKEN, uses_allowed: 3 },
@@ -280,6 +302,12 @@ describe.each(DATABASE_KINDS)('hostile input (%s)', (kind) => {
           }
           // Another method on the same path may be another endpoint (GET and PUT of a token).
           const served = r.method === ep.method ? ep : ENDPOINTS.find((o) => o.method === r.method && o.paths(r.segment).includes(path));
+          if (served?.html && /^text\/html/.test(String(res.headers['content-type'] ?? ''))) {
+            // A fallback page answers everything, errors included, with an HTML page.
+            if (res.statusCode >= 500) throw new Error(`${what}: a ${res.statusCode} page: ${res.body.slice(0, 300)}`);
+            expect(res.body).toMatch(/^<!DOCTYPE html>/i);
+            return;
+          }
           const body = checkAnswer(what, res, { success: served?.success ?? [], spec: served?.spec, checkSuccess: served?.checkSuccess, uia: served?.uia });
           if (res.statusCode === 200 && served) served.onSuccess?.(ctx, body, sent);
         }),
