@@ -5,7 +5,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { registerBodyParser } from './http/body.js';
 import { registerCors } from './http/cors.js';
-import { registerErrorHandling } from './http/errors.js';
+import { clientErrorHandler, frameworkErrors, registerErrorHandling, registerExpectationHandler } from './http/errors.js';
 import { registerRateLimit } from './http/rate-limit.js';
 import { createAdminGuard } from './http/admin-auth.js';
 import { adminRegistrationTokenRoutes } from './http/routes/admin-registration-tokens.js';
@@ -87,10 +87,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Query strings and URLs from hostile clients: bounded, and never a 500.
     routerOptions: { maxParamLength: 512, ignoreTrailingSlash: true },
     requestIdHeader: false,
+    // Malformed URLs and HTTP get Matrix errors too (http/errors.ts).
+    frameworkErrors,
+    clientErrorHandler,
     genReqId: () => random.string(16, 'abcdefghijklmnopqrstuvwxyz0123456789'),
   });
 
   registerErrorHandling(app);
+  registerExpectationHandler(app);
   registerBodyParser(app, config.bodyLimitBytes);
   registerCors(app);
   await registerRateLimit(app);

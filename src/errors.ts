@@ -25,6 +25,12 @@ export const errors = {
   missingParam: (name: string) => new MatrixError(400, 'M_MISSING_PARAM', `Missing parameter: ${name}`),
   invalidParam: (detail: string) => new MatrixError(400, 'M_INVALID_PARAM', detail),
   tooLarge: () => new MatrixError(413, 'M_TOO_LARGE', 'Request body too large.'),
+  uriTooLong: () => new MatrixError(414, 'M_TOO_LARGE', 'Request URI too long.'),
+  headersTooLarge: () => new MatrixError(431, 'M_TOO_LARGE', 'Request headers too large.'),
+  // HTTP that Node's parser refuses (bad request line, header or framing) never reaches a route.
+  malformedHttp: () => new MatrixError(400, 'M_UNKNOWN', 'Malformed HTTP request.'),
+  requestTimeout: () => new MatrixError(408, 'M_UNKNOWN', 'Request timed out.'),
+  expectationFailed: () => new MatrixError(417, 'M_UNKNOWN', 'Unsupported Expect header.'),
   unrecognized: () => new MatrixError(404, 'M_UNRECOGNIZED', 'Unrecognized request.'),
   methodNotAllowed: () => new MatrixError(405, 'M_UNRECOGNIZED', 'Method not allowed for this endpoint.'),
   notFound: (detail = 'Not found.') => new MatrixError(404, 'M_NOT_FOUND', detail),

@@ -102,7 +102,8 @@ export function expectMatrixError(res: { statusCode: number; body: string }, sta
 }
 
 let errorSchema: ReturnType<Ajv2020['compile']> | undefined;
-function errorValidator() {
+/** The compiled standard error schema (definitions/errors/error.yaml). */
+export function errorValidator() {
   if (!errorSchema) {
     const file = path.join(SPEC_DIR, 'definitions/errors/error.yaml');
     errorSchema = ajv.compile(deref(loadYaml(file), file, loadYaml(file)) as object);
