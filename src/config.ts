@@ -310,6 +310,7 @@ const schema = z
     REGISTRATION_AUDIT_RETENTION: duration('30d', 60_000),
 
     ADMIN_TOKEN: secret(32),
+    INTROSPECTION_SECRET: secret(32),
 
     PASSWORD_MIN_LENGTH: int(10, 1, 1024),
     PASSWORD_MAX_LENGTH: int(512, 8, 65536),
@@ -334,6 +335,10 @@ const schema = z
     RATE_LIMIT_TOKEN_VALIDITY_BURST: int(5, 1, 1_000_000),
     RATE_LIMIT_TOKEN_FAILURES: int(5, 1, 1_000_000),
     RATE_LIMIT_TOKEN_FAILURES_WINDOW: duration('10m', 1000),
+    RATE_LIMIT_LOGIN_REQUESTS_PER_MINUTE: int(60, 1, 1_000_000),
+    RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT: int(5, 1, 1_000_000),
+    RATE_LIMIT_LOGIN_FAILURES_PER_IP: int(20, 1, 1_000_000),
+    RATE_LIMIT_LOGIN_FAILURES_WINDOW: duration('10m', 1000),
 
     ENABLE_REGISTRATION_CAPTCHA: bool(false),
     CAPTCHA_SITE_KEY: z.string().trim().optional(),
@@ -447,6 +452,8 @@ export interface Config {
     auditRetentionMs: number;
   };
   adminToken: string | undefined;
+  /** Shared secret of the token introspection endpoint; unset: the endpoint is off. */
+  introspectionSecret: string | undefined;
   password: PasswordPolicy;
   argon2: { memoryKiB: number; iterations: number; parallelism: number };
   accessTokenLifetimeMs: number;
@@ -459,6 +466,11 @@ export interface Config {
     tokenValidityBurst: number;
     tokenFailures: number;
     tokenFailuresWindowMs: number;
+    loginRequestsPerMinute: number;
+    /** Failed password checks (login and the m.login.password UIA stage) per account and per IP. */
+    loginFailuresPerAccount: number;
+    loginFailuresPerIp: number;
+    loginFailuresWindowMs: number;
     fallbackPerMinute: number;
   };
   /** m.login.recaptcha, when enabled. */
@@ -523,6 +535,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       auditRetentionMs: c.REGISTRATION_AUDIT_RETENTION,
     },
     adminToken: c.ADMIN_TOKEN,
+    introspectionSecret: c.INTROSPECTION_SECRET,
     password: {
       minLength: c.PASSWORD_MIN_LENGTH,
       maxLength: c.PASSWORD_MAX_LENGTH,
@@ -543,6 +556,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       tokenValidityBurst: c.RATE_LIMIT_TOKEN_VALIDITY_BURST,
       tokenFailures: c.RATE_LIMIT_TOKEN_FAILURES,
       tokenFailuresWindowMs: c.RATE_LIMIT_TOKEN_FAILURES_WINDOW,
+      loginRequestsPerMinute: c.RATE_LIMIT_LOGIN_REQUESTS_PER_MINUTE,
+      loginFailuresPerAccount: c.RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT,
+      loginFailuresPerIp: c.RATE_LIMIT_LOGIN_FAILURES_PER_IP,
+      loginFailuresWindowMs: c.RATE_LIMIT_LOGIN_FAILURES_WINDOW,
       fallbackPerMinute: c.RATE_LIMIT_FALLBACK_PER_MINUTE,
     },
     captcha: c.ENABLE_REGISTRATION_CAPTCHA

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp, type AppDeps } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { FixedClock } from '../../src/lib/clock.js';
+import type { PasswordHasher } from '../../src/lib/secrets.js';
 import type { Db } from '../../src/store/db.js';
 import type { TestDatabase } from './databases.js';
 
@@ -29,12 +30,12 @@ export interface TestApp {
 export async function startApp(
   database: TestDatabase,
   env: Record<string, string> = {},
-  opts: { clock?: FixedClock; logger?: boolean | Record<string, unknown>; deps?: Partial<AppDeps> } = {},
+  opts: { clock?: FixedClock; logger?: boolean | Record<string, unknown>; hasher?: PasswordHasher; deps?: Partial<AppDeps> } = {},
 ): Promise<TestApp> {
   const config = loadConfig({ ...BASE_ENV, ...env });
   const clock = opts.clock ?? new FixedClock(Date.now());
   const db = database.connect(config.databasePoolSize);
-  const app = await buildApp({ config, db, clock, logger: opts.logger ?? false, maintenanceIntervalMs: 0, ...opts.deps });
+  const app = await buildApp({ config, db, clock, logger: opts.logger ?? false, maintenanceIntervalMs: 0, hasher: opts.hasher, ...opts.deps });
   await app.ready();
   return {
     app,
