@@ -5,23 +5,8 @@
 import { errors } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
 import type { Db } from '../store/db.js';
-import {
-  deactivateAccount,
-  findAdminUser,
-  listAdminUsers,
-  reactivateAccount,
-  setApproved,
-  type AdminUserRow,
-} from '../store/account-approval.js';
-
-/**
- * The login hook: an account awaiting approval cannot log in (MSC3866). Call it from /login after
- * the password is verified (so it reveals nothing to someone who does not know the password), and
- * from anything else that would hand out an access token.
- */
-export function assertAccountApproved(user: { approved: boolean }): void {
-  if (!user.approved) throw errors.userAwaitingApproval();
-}
+import { findAdminUser, listAdminUsers, setApproved, type AdminUserRow } from '../store/account-approval.js';
+import { deactivateAccount } from './account.js';
 
 /** A user as Synapse's admin API shows one, with the registration details of this service. */
 export interface AdminUser {
@@ -83,9 +68,13 @@ export function createAccountApprovalService(deps: { db: Db; clock: Clock }): Ac
       await db.tx(async (q) => {
         const row = await findAdminUser(q, userId);
         if (!row) throw errors.notFound('User not found.');
+        const deactivated = row.deactivated_at !== null;
+        if (changes.deactivated === false && deactivated) {
+          throw errors.invalidParam('deactivated: reactivating an account is not supported here');
+        }
         if (changes.approved !== undefined) await setApproved(q, userId, changes.approved);
-        if (changes.deactivated === true) await deactivateAccount(q, userId, clock.now());
-        if (changes.deactivated === false) await reactivateAccount(q, userId);
+        // The same deactivation as POST /account/deactivate: no password, no devices or tokens.
+        if (changes.deactivated === true && !deactivated) await deactivateAccount(q, { userId, erase: false, now: clock.now() });
       });
       return get(userId);
     },

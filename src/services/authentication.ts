@@ -12,6 +12,7 @@ import { tokenHash } from '../lib/secrets.js';
 import { isDeadlock, type Db } from '../store/db.js';
 import { deleteDevice, deleteDevices, findAccessToken, markAccessTokenUsed } from '../store/devices.js';
 import { lockLiveUser } from '../store/users.js';
+import { isApproved } from '../store/account-approval.js';
 import type { PasswordVerifier } from '../uia/stages/password.js';
 import type { LoginIssuer, LoginTokens } from './logins.js';
 
@@ -53,6 +54,8 @@ export interface AuthenticationService {
   /** RFC 7662 answer for an access token; marks the token used (as any request does). */
   introspect(token: string): Promise<Introspection>;
 }
+
+const AWAITING_APPROVAL = Symbol('awaiting approval');
 
 export interface AuthenticationDeps {
   config: Pick<Config, 'serverName'>;
@@ -105,6 +108,9 @@ export function createAuthenticationService(deps: AuthenticationDeps): Authentic
         // The password was checked outside the transaction (hashing is slow); a deactivation or
         // password change that committed since then wins, and this login fails.
         if (!(await lockLiveUser(q, verified.userId, verified.passwordHash))) return undefined;
+        // MSC3866: an account awaiting approval gets no token. Checked after the password, so the
+        // answer tells nothing to someone who does not know it.
+        if (!(await isApproved(q, verified.userId))) return AWAITING_APPROVAL;
         return logins.issue(q, {
           userId: verified.userId,
           deviceId: input.deviceId,
@@ -113,6 +119,7 @@ export function createAuthenticationService(deps: AuthenticationDeps): Authentic
         });
       });
       if (!tokens) throw errors.loginFailed();
+      if (tokens === AWAITING_APPROVAL) throw errors.userAwaitingApproval();
       return { user_id: verified.userId, home_server: config.serverName, ...tokens };
     },
 

@@ -65,24 +65,13 @@ export async function listAdminUsers(q: Queryable, f: UserListFilter): Promise<{
   return { rows: rows.rows, total: total.rows[0]!.n };
 }
 
+/** Whether the account may be used (MSC3866); false for unknown accounts. */
+export async function isApproved(q: Queryable, userId: string): Promise<boolean> {
+  const r = await q.query<{ approved: boolean }>('SELECT approved FROM users WHERE user_id = $1', [userId]);
+  return r.rows[0]?.approved === true;
+}
+
 export async function setApproved(q: Queryable, userId: string, approved: boolean): Promise<boolean> {
   const r = await q.query('UPDATE users SET approved = $2 WHERE user_id = $1', [userId, approved]);
   return r.rowCount === 1;
-}
-
-/**
- * Deactivates the account (a rejected registration, or an admin's decision): it can never log in
- * again and its user ID is never reused; its devices and tokens are deleted.
- */
-export async function deactivateAccount(q: Queryable, userId: string, now: number): Promise<boolean> {
-  const r = await q.query(
-    'UPDATE users SET deactivated_at = $2::bigint WHERE user_id = $1 AND deactivated_at IS NULL',
-    [userId, now],
-  );
-  await q.query('DELETE FROM devices WHERE user_id = $1', [userId]);
-  return r.rowCount === 1;
-}
-
-export async function reactivateAccount(q: Queryable, userId: string): Promise<void> {
-  await q.query('UPDATE users SET deactivated_at = NULL WHERE user_id = $1', [userId]);
 }

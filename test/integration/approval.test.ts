@@ -52,6 +52,11 @@ describe.each(DATABASE_KINDS)('account approval (%s)', (kind) => {
     expect(first.statusCode).toBe(401);
     return post({ auth: { type: 'm.login.dummy', session: first.json().session } });
   };
+  const login = (t: TestApp, username: string, password = PW) =>
+    t.app.inject({
+      method: 'POST', url: '/_matrix/client/v3/login',
+      payload: { type: 'm.login.password', identifier: { type: 'm.id.user', user: username }, password },
+    });
   const getUser = (t: TestApp, userId: string) =>
     t.app.inject({ url: `/_synapse/admin/v2/users/${encodeURIComponent(userId)}`, headers: admin });
 
@@ -66,6 +71,7 @@ describe.each(DATABASE_KINDS)('account approval (%s)', (kind) => {
       const user = await getUser(t, body.user_id);
       expect(user.statusCode).toBe(200);
       expect(user.json()).toMatchObject({ name: body.user_id, approved: true, deactivated: false, registration_user_agent: 'TestClient/1.0' });
+      expect((await login(t, username)).statusCode).toBe(200);
     } finally {
       await t.close();
       await t.db.close();
@@ -124,10 +130,21 @@ describe.each(DATABASE_KINDS)('account approval (%s)', (kind) => {
       const again = await t.app.inject({ url: `/_matrix/client/v3/register/available?username=${username}` });
       expect(expectSpec(again, 'registration.yaml', '/register/available', 'get').errcode).toBe('M_USER_IN_USE');
 
+      // /login answers the same until an admin approves; a wrong password still gets the usual 403.
+      const early = await login(t, username);
+      expect(early.statusCode).toBe(403);
+      expect(expectSpec(early, 'login.yaml', '/login', 'post').errcode).toBe('M_USER_AWAITING_APPROVAL');
+      const wrongPw = await login(t, username, 'not the password');
+      expect(expectSpec(wrongPw, 'login.yaml', '/login', 'post').errcode).toBe('M_FORBIDDEN');
+      expect((await t.db.query('SELECT count(*)::int AS n FROM devices WHERE user_id = $1', [userId])).rows[0].n).toBe(0);
+
       const approve = await t.app.inject({ method: 'PUT', url: `/_synapse/admin/v2/users/${encodeURIComponent(userId)}`, headers: admin, payload: { approved: true } });
       expect(approve.statusCode).toBe(200);
       expect(approve.json()).toMatchObject({ name: userId, approved: true, deactivated: false });
       expect((await getUser(t, userId)).json().approved).toBe(true);
+      const ok = await login(t, username);
+      expect(ok.statusCode).toBe(200);
+      expect(expectSpec(ok, 'login.yaml', '/login', 'post')).toMatchObject({ user_id: userId, access_token: expect.any(String) });
       const after = await t.app.inject({ url: '/_synapse/admin/v2/users?approved=false&limit=1000', headers: admin });
       expect(after.json().users.map((u: { name: string }) => u.name)).not.toContain(userId);
     });
@@ -139,6 +156,11 @@ describe.each(DATABASE_KINDS)('account approval (%s)', (kind) => {
       const reject = await t.app.inject({ method: 'PUT', url: `/_synapse/admin/v2/users/${encodeURIComponent(userId)}`, headers: admin, payload: { deactivated: true } });
       expect(reject.statusCode).toBe(200);
       expect(reject.json()).toMatchObject({ approved: false, deactivated: true });
+      expect(expectSpec(await login(t, username), 'login.yaml', '/login', 'post').errcode).toBe('M_FORBIDDEN');
+      const again2 = await t.app.inject({ method: 'PUT', url: `/_synapse/admin/v2/users/${encodeURIComponent(userId)}`, headers: admin, payload: { deactivated: true } });
+      expect(again2.json()).toMatchObject({ deactivated: true });
+      const reactivate = await t.app.inject({ method: 'PUT', url: `/_synapse/admin/v2/users/${encodeURIComponent(userId)}`, headers: admin, payload: { deactivated: false } });
+      expectMatrixError(reactivate, 400, 'M_INVALID_PARAM');
       const pending = await t.app.inject({ url: '/_synapse/admin/v2/users?approved=false&limit=1000', headers: admin });
       expect(pending.json().users.map((u: { name: string }) => u.name)).not.toContain(userId);
       const withDeactivated = await t.app.inject({ url: '/_synapse/admin/v2/users?approved=false&deactivated=true&limit=1000', headers: admin });
