@@ -2,6 +2,7 @@
 // and main.ts build the same thing. Every dependency that varies (database, clock, randomness)
 // comes in through deps.
 import Fastify, { type FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import { registerBodyParser } from './http/body.js';
 import { registerCors } from './http/cors.js';
@@ -12,8 +13,16 @@ import { adminRegistrationTokenRoutes } from './http/routes/admin-registration-t
 import { registerAvailableRoute } from './http/routes/register-available.js';
 import { registerRoute } from './http/routes/register.js';
 import { registrationTokenValidityRoute } from './http/routes/registration-token-validity.js';
+import { healthRoutes } from './http/routes/health.js';
+import { sharedSecretRegisterRoutes } from './http/routes/shared-secret-register.js';
+import { metricsRoute, registerMetricsHooks } from './http/metrics.js';
+import type { AppService } from './domain/appservices.js';
+import { loadAppServices } from './lib/appservice-config.js';
 import { cryptoRandom, systemClock, type Clock, type Random } from './lib/clock.js';
+import { createMetrics, type Metrics } from './lib/metrics.js';
 import { createPasswordHasher, type PasswordHasher } from './lib/secrets.js';
+import { createReadiness, type Readiness } from './services/readiness.js';
+import { createSharedSecretRegistration } from './services/shared-secret-registration.js';
 import { createLoginIssuer } from './services/logins.js';
 import { createMaintenance } from './services/maintenance.js';
 import { createRegistrationTokenService } from './services/registration-tokens.js';
@@ -33,6 +42,17 @@ export interface AppDeps {
   logger?: boolean | Record<string, unknown>;
   /** How often the clean-up job runs; 0 disables it (tests drive it by hand). */
   maintenanceIntervalMs?: number;
+  /** Prometheus metrics; a fresh registry when omitted. */
+  metrics?: Metrics;
+  /** Application services; read from APPSERVICE_CONFIG_FILES when omitted. */
+  appservices?: AppService[];
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: Metrics;
+    readiness: Readiness;
+  }
 }
 
 /** Headers and fields whose values are secrets: redacted from every log line. */
@@ -40,6 +60,8 @@ export const REDACTED_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
   'res.headers["set-cookie"]',
+  'req.body',
+  'body',
 ];
 
 /**
@@ -64,7 +86,28 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config, db } = deps;
   const clock = deps.clock ?? systemClock;
   const random = deps.random ?? cryptoRandom;
-  const hasher = deps.hasher ?? createPasswordHasher(config.argon2);
+  const metrics = deps.metrics ?? createMetrics();
+  metrics.observePool(db.pool);
+  const hasher = deps.hasher ?? createPasswordHasher(config.argon2, (ms) => metrics.passwordHash(ms));
+  const appservices = deps.appservices ?? loadAppServices(config.appserviceConfigFiles);
+
+  // Shared rate-limit counters: connected before serving, so a wrong REDIS_URL stops start-up
+  // instead of silently counting per instance.
+  let redis: Redis | undefined;
+  if (config.redis) {
+    redis = new Redis(config.redis.url, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 3000,
+    });
+    try {
+      await redis.connect();
+    } catch (err) {
+      redis.disconnect();
+      throw new Error(`REDIS_URL: cannot connect: ${(err as Error).message}`);
+    }
+  }
 
   const app = Fastify({
     logger: deps.logger === undefined ? loggerOptions(config.logLevel) : deps.logger,
@@ -79,7 +122,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerErrorHandling(app);
   registerBodyParser(app, config.bodyLimitBytes);
   registerCors(app);
-  await registerRateLimit(app);
+  registerMetricsHooks(app, metrics);
+  if (redis) {
+    let lastWarned = 0;
+    redis.on('error', (err: Error) => {
+      // Rate-limit checks fail open while Redis is away; say so at most once a minute.
+      if (clock.now() - lastWarned > 60_000) {
+        lastWarned = clock.now();
+        app.log.warn({ err: { message: err.message } }, 'redis unavailable: rate limits are not enforced until it returns');
+      }
+    });
+    const r = redis;
+    app.addHook('onClose', async () => {
+      await r.quit().catch(() => r.disconnect());
+    });
+  }
+  await registerRateLimit(app, redis && config.redis ? { redis, nameSpace: config.redis.keyPrefix } : undefined);
 
   const logins = createLoginIssuer({ clock, random, accessTokenLifetimeMs: config.accessTokenLifetimeMs });
   const uia = createUiaEngine({
@@ -87,6 +145,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     clock,
     random,
     sessionLifetimeMs: config.registration.uiaSessionLifetimeMs,
+    onSessionStarted: (op) => metrics.uiaSessionStarted(op),
     stages: [
       dummyStage,
       createRegistrationTokenStage({
@@ -96,7 +155,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       }),
     ],
   });
-  const registration = createRegistrationService({ config, db, clock, random, hasher, uia, logins });
+  const registration = createRegistrationService({ config, db, clock, random, hasher, uia, logins, appservices, metrics });
   const tokens = createRegistrationTokenService({ db, clock, random });
 
   registerRoute(app, { registration, limits: config.rateLimits });
@@ -112,6 +171,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     burst: config.rateLimits.tokenValidityBurst,
   });
   adminRegistrationTokenRoutes(app, { tokens, requireAdmin: createAdminGuard(config.adminToken) });
+  sharedSecretRegisterRoutes(app, {
+    sharedSecret: createSharedSecretRegistration({
+      db,
+      clock,
+      random,
+      secret: config.sharedSecret.secret,
+      nonceLifetimeMs: config.sharedSecret.nonceLifetimeMs,
+      registration,
+    }),
+    perMinute: config.rateLimits.sharedSecretPerMinute,
+  });
+  const readiness = createReadiness({ db });
+  healthRoutes(app, { readiness });
+  if (config.metrics.token !== undefined) metricsRoute(app, { metrics, token: config.metrics.token });
+  app.decorate('metrics', metrics);
+  app.decorate('readiness', readiness);
 
   const maintenance = createMaintenance({ db, clock });
   const interval = deps.maintenanceIntervalMs ?? 60_000;

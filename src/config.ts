@@ -177,6 +177,24 @@ const schema = z
     RATE_LIMIT_TOKEN_VALIDITY_BURST: int(5, 1, 1_000_000),
     RATE_LIMIT_TOKEN_FAILURES: int(5, 1, 1_000_000),
     RATE_LIMIT_TOKEN_FAILURES_WINDOW: duration('10m', 1000),
+    RATE_LIMIT_SHARED_SECRET_PER_MINUTE: int(10, 1, 1_000_000),
+
+    REDIS_URL: z
+      .string()
+      .trim()
+      .optional()
+      .refine((v) => v === undefined || v === '' || /^rediss?:\/\//.test(v), 'must be a redis:// or rediss:// URL')
+      .transform((v) => (v === '' ? undefined : v)),
+    REDIS_KEY_PREFIX: z.string().trim().default('mrs:rl:'),
+
+    METRICS_PORT: int(0, 0, 65535),
+    METRICS_HOST: z.string().trim().default('127.0.0.1'),
+    METRICS_TOKEN: secret(32),
+    SHUTDOWN_TIMEOUT: duration('25s', 1000),
+
+    REGISTRATION_SHARED_SECRET: secret(16),
+    SHARED_SECRET_NONCE_LIFETIME: duration('1m', 1000),
+    APPSERVICE_CONFIG_FILES: list([]),
   })
   .superRefine((c, ctx) => {
     if (c.PASSWORD_MIN_LENGTH > c.PASSWORD_MAX_LENGTH) {
@@ -236,7 +254,20 @@ export interface Config {
     tokenValidityBurst: number;
     tokenFailures: number;
     tokenFailuresWindowMs: number;
+    sharedSecretPerMinute: number;
   };
+  /** Shared rate-limit counters; undefined: each instance counts in its own memory. */
+  redis: { url: string; keyPrefix: string } | undefined;
+  metrics: {
+    /** A separate listener for /metrics; 0: none. */
+    port: number;
+    host: string;
+    /** Bearer token that opens /metrics on the main port; undefined: not served there. */
+    token: string | undefined;
+  };
+  shutdownTimeoutMs: number;
+  sharedSecret: { secret: string | undefined; nonceLifetimeMs: number };
+  appserviceConfigFiles: string[];
 }
 
 export class ConfigError extends Error {
@@ -297,7 +328,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       tokenValidityBurst: c.RATE_LIMIT_TOKEN_VALIDITY_BURST,
       tokenFailures: c.RATE_LIMIT_TOKEN_FAILURES,
       tokenFailuresWindowMs: c.RATE_LIMIT_TOKEN_FAILURES_WINDOW,
+      sharedSecretPerMinute: c.RATE_LIMIT_SHARED_SECRET_PER_MINUTE,
     },
+    redis: c.REDIS_URL ? { url: c.REDIS_URL, keyPrefix: c.REDIS_KEY_PREFIX } : undefined,
+    metrics: { port: c.METRICS_PORT, host: c.METRICS_HOST, token: c.METRICS_TOKEN },
+    shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT,
+    sharedSecret: { secret: c.REGISTRATION_SHARED_SECRET, nonceLifetimeMs: c.SHARED_SECRET_NONCE_LIFETIME },
+    appserviceConfigFiles: c.APPSERVICE_CONFIG_FILES,
   });
 }
 

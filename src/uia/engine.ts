@@ -59,6 +59,8 @@ export interface UiaEngineDeps {
   random: Random;
   stages: readonly Stage[];
   sessionLifetimeMs: number;
+  /** Called once per new session (metrics). */
+  onSessionStarted?: (operation: string) => void;
 }
 
 const SESSION_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -97,6 +99,7 @@ export function createUiaEngine(deps: UiaEngineDeps): UiaEngine {
           now,
           expiresAt: now + deps.sessionLifetimeMs,
         });
+        deps.onSessionStarted?.(req.operation);
       } else {
         if (typeof sessionId !== 'string') throw errors.badJson('auth.session must be a string');
         const found = sessionId.length <= 255 ? await findUiaSession(db, sessionId) : undefined;
