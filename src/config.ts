@@ -191,12 +191,16 @@ const schema = z
     METRICS_HOST: z.string().trim().default('127.0.0.1'),
     METRICS_TOKEN: secret(32),
     SHUTDOWN_TIMEOUT: duration('25s', 1000),
+    SHUTDOWN_DRAIN_DELAY: duration('0ms', 0),
 
     REGISTRATION_SHARED_SECRET: secret(16),
     SHARED_SECRET_NONCE_LIFETIME: duration('1m', 1000),
     APPSERVICE_CONFIG_FILES: list([]),
   })
   .superRefine((c, ctx) => {
+    if (c.SHUTDOWN_DRAIN_DELAY >= c.SHUTDOWN_TIMEOUT) {
+      ctx.addIssue({ code: 'custom', path: ['SHUTDOWN_DRAIN_DELAY'], message: 'must be shorter than SHUTDOWN_TIMEOUT' });
+    }
     if (c.PASSWORD_MIN_LENGTH > c.PASSWORD_MAX_LENGTH) {
       ctx.addIssue({ code: 'custom', path: ['PASSWORD_MIN_LENGTH'], message: 'must not exceed PASSWORD_MAX_LENGTH' });
     }
@@ -266,6 +270,8 @@ export interface Config {
     token: string | undefined;
   };
   shutdownTimeoutMs: number;
+  /** After SIGTERM, keep serving (reporting not ready) this long so the load balancer stops first. */
+  shutdownDrainDelayMs: number;
   sharedSecret: { secret: string | undefined; nonceLifetimeMs: number };
   appserviceConfigFiles: string[];
 }
@@ -333,6 +339,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redis: c.REDIS_URL ? { url: c.REDIS_URL, keyPrefix: c.REDIS_KEY_PREFIX } : undefined,
     metrics: { port: c.METRICS_PORT, host: c.METRICS_HOST, token: c.METRICS_TOKEN },
     shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT,
+    shutdownDrainDelayMs: c.SHUTDOWN_DRAIN_DELAY,
     sharedSecret: { secret: c.REGISTRATION_SHARED_SECRET, nonceLifetimeMs: c.SHARED_SECRET_NONCE_LIFETIME },
     appserviceConfigFiles: c.APPSERVICE_CONFIG_FILES,
   });

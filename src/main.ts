@@ -56,7 +56,9 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.shutdownTimeoutMs).unref();
     try {
+      // /ready answers 503 from now on; keep serving while the load balancer notices.
       app.readiness.drain();
+      if (config.shutdownDrainDelayMs > 0) await new Promise((r) => setTimeout(r, config.shutdownDrainDelayMs));
       // Stops listening, closes idle keep-alive connections, waits for requests in flight.
       await app.close();
       await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
