@@ -94,6 +94,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Shared rate-limit counters: connected before serving, so a wrong REDIS_URL stops start-up
   // instead of silently counting per instance.
   let redis: Redis | undefined;
+  // Connection errors are reported through the app's logger once it exists (below).
+  let onRedisError: (err: Error) => void = () => {};
   if (config.redis) {
     redis = new Redis(config.redis.url, {
       lazyConnect: true,
@@ -101,6 +103,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       maxRetriesPerRequest: 1,
       connectTimeout: 3000,
     });
+    redis.on('error', (err: Error) => onRedisError(err));
     try {
       await redis.connect();
     } catch (err) {
@@ -125,13 +128,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerMetricsHooks(app, metrics);
   if (redis) {
     let lastWarned = 0;
-    redis.on('error', (err: Error) => {
+    onRedisError = (err: Error) => {
       // Rate-limit checks fail open while Redis is away; say so at most once a minute.
       if (clock.now() - lastWarned > 60_000) {
         lastWarned = clock.now();
         app.log.warn({ err: { message: err.message } }, 'redis unavailable: rate limits are not enforced until it returns');
       }
-    });
+    };
     const r = redis;
     app.addHook('onClose', async () => {
       await r.quit().catch(() => r.disconnect());
