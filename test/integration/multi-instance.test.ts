@@ -1,7 +1,9 @@
 // Two instances behind one load balancer: one PostgreSQL database, one Redis. Any instance serves
 // any request, rate limits hold across instances, and a registration token raced from both is
 // never used more than uses_allowed times.
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/process.js';
 import { ADMIN_TOKEN, startApp, uniqueName, type TestApp } from '../helpers/app.js';
 import { DATABASE_KINDS, openTestDatabase, type TestDatabase } from '../helpers/databases.js';
 import { openTestRedis, type TestRedis } from '../helpers/redis.js';
@@ -104,7 +106,7 @@ describe.each(DATABASE_KINDS)('two instances on one database and one Redis (%s)'
   });
 });
 
-describe.each(DATABASE_KINDS)('two instances without Redis (%s)', (kind) => {
+describe.each(DATABASE_KINDS)('rate-limit counters without Redis, or with Redis gone (%s)', (kind) => {
   let database: TestDatabase;
   beforeAll(async () => {
     database = await openTestDatabase(kind);
@@ -113,7 +115,7 @@ describe.each(DATABASE_KINDS)('two instances without Redis (%s)', (kind) => {
     await database?.close();
   });
 
-  it('count each in their own memory, as README says', async () => {
+  it('are counted by each instance alone without REDIS_URL, as README says', async () => {
     const env = { RATE_LIMIT_AVAILABLE_PER_MINUTE: '2' };
     const a = await startApp(database, env);
     const b = await startApp(database, env);
@@ -127,7 +129,50 @@ describe.each(DATABASE_KINDS)('two instances without Redis (%s)', (kind) => {
     }
   });
 
-  it('refuse to start with an unreachable REDIS_URL', async () => {
+  it('let requests through while Redis is down, and count again when it returns', async () => {
+    // A private redis-server of this test's own, so the shared one is never stopped.
+    const port = await freePort();
+    const startRedis = async () => {
+      const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+      const { Redis } = await import('ioredis');
+      for (let i = 0; i < 50; i++) {
+        const probe = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+        probe.on('error', () => {});
+        const up = await probe.connect().then(() => true, () => false);
+        probe.disconnect();
+        if (up) return child;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      child.kill('SIGKILL');
+      throw new Error('private redis-server did not start');
+    };
+    const stopRedis = (child: ReturnType<typeof spawn>) =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGKILL');
+      });
+    let redisChild = await startRedis();
+    const t = await startApp(database, { REDIS_URL: `redis://127.0.0.1:${port}`, RATE_LIMIT_AVAILABLE_PER_MINUTE: '2' });
+    try {
+      const check = () => t.app.inject({ url: `/_matrix/client/v3/register/available?username=${uniqueName()}` });
+      expect([(await check()).statusCode, (await check()).statusCode, (await check()).statusCode]).toEqual([200, 200, 429]);
+      await stopRedis(redisChild);
+      // Not enforced, never a 500: registration does not depend on Redis.
+      expect([(await check()).statusCode, (await check()).statusCode, (await check()).statusCode]).toEqual([200, 200, 200]);
+      redisChild = await startRedis();
+      let status = 200;
+      for (let i = 0; i < 100 && status !== 429; i++) {
+        status = (await check()).statusCode;
+        if (status !== 429) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(status).toBe(429);
+    } finally {
+      await t.close();
+      await stopRedis(redisChild);
+    }
+  });
+
+  it('stop start-up when REDIS_URL is unreachable', async () => {
     await expect(startApp(database, { REDIS_URL: 'redis://127.0.0.1:1' })).rejects.toThrow(/REDIS_URL: cannot connect/);
   });
 });
