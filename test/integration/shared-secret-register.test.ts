@@ -114,6 +114,13 @@ describe.each(DATABASE_KINDS)('shared-secret registration (%s)', (kind) => {
     const mac = sharedSecretMac(SECRET, { nonce: n, username, password: 'pw', admin: false });
     const res = await a.app.inject({ method: 'POST', url: PATH, payload: { nonce: n, username, password: 'pw', mac } });
     expectMatrixError(res, 400, 'M_UNKNOWN');
+    // Unused expired nonces are swept by the maintenance job.
+    const stale = await nonce(a);
+    a.clock.advance(a.config.sharedSecret.nonceLifetimeMs + 1);
+    const count = async () => (await a.db.query('SELECT count(*)::int AS n FROM shared_secret_nonces WHERE nonce = $1', [stale])).rows[0].n;
+    expect(await count()).toBe(1);
+    await (a.app as unknown as { maintenance: { runOnce(): Promise<void> } }).maintenance.runOnce();
+    expect(await count()).toBe(0);
   });
 
   it('checks the fields as Synapse does', async () => {
