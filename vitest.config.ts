@@ -10,7 +10,7 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           environment: 'node',
-          // Vitest 4 requires projects with different maxWorkers to run in distinct groups.
+          // Projects with different maxWorkers need distinct group orders: unit tests run first.
           sequence: { groupOrder: 0 },
         },
       },

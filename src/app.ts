@@ -31,6 +31,10 @@ import type { Db } from './store/db.js';
 import { createUiaEngine } from './uia/engine.js';
 import { dummyStage } from './uia/stages/dummy.js';
 import { createRegistrationTokenStage } from './uia/stages/registration-token.js';
+import { createRecaptchaStage } from './uia/stages/recaptcha.js';
+import { createTermsStage } from './uia/stages/terms.js';
+import { authFallbackRoutes } from './http/routes/auth-fallback.js';
+import { createFallbackService } from './services/fallback.js';
 
 export interface AppDeps {
   config: Readonly<Config>;
@@ -156,6 +160,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         holdMs: config.registration.tokenHoldMs,
         failureBudget: { max: config.rateLimits.tokenFailures, windowMs: config.rateLimits.tokenFailuresWindowMs },
       }),
+      ...(config.captcha ? [createRecaptchaStage(config.captcha)] : []),
+      ...(Object.keys(config.termsPolicies).length > 0 ? [createTermsStage(config.termsPolicies)] : []),
     ],
   });
   const registration = createRegistrationService({ config, db, clock, random, hasher, uia, logins, appservices, metrics });
@@ -172,6 +178,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     registrationEnabled: config.registration.enabled,
     perSecond: config.rateLimits.tokenValidityPerSecond,
     burst: config.rateLimits.tokenValidityBurst,
+  });
+  authFallbackRoutes(app, {
+    fallback: createFallbackService({ db, random, uia, flowsByOperation: { 'POST /register': registration.flows } }),
+    random,
+    publicBaseUrl: config.publicBaseUrl,
+    frameAncestors: config.fallbackFrameAncestors,
+    perMinute: config.rateLimits.fallbackPerMinute,
   });
   adminRegistrationTokenRoutes(app, { tokens, requireAdmin: createAdminGuard(config.adminToken) });
   sharedSecretRegisterRoutes(app, {

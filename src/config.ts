@@ -3,6 +3,7 @@
 // variable. Secrets have no defaults.
 import { z } from 'zod';
 import ipaddr from 'ipaddr.js';
+import type { PasswordPolicy } from './domain/password-policy.js';
 
 const bool = (def: boolean) =>
   z
@@ -110,6 +111,91 @@ const trustedProxies = z
     return entries;
   });
 
+/**
+ * TERMS_POLICIES: the m.login.terms `policies` object as JSON, in the spec's shape:
+ * {"terms_of_service": {"version": "1.2", "en": {"name": "Terms of Service", "url": "https://…"}}}.
+ */
+const POLICY_ID = /^[A-Za-z0-9._-]{1,64}$/;
+const OPAQUE_ID = /^[A-Za-z0-9._~-]{1,255}$/;
+const LANGUAGE = /^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$/;
+const policyDocument = z.object({
+  name: z.string().trim().min(1).max(200),
+  url: z.string().trim().regex(/^https?:\/\/[^\s]+$/, 'must be an http(s) URL'),
+});
+const termsPolicies = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    if (v === undefined || v.trim() === '') return {};
+    let raw: unknown;
+    try {
+      raw = JSON.parse(v);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON object of policies (see README)' });
+      return z.NEVER;
+    }
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON object of policies (see README)' });
+      return z.NEVER;
+    }
+    const out: Record<string, TermsPolicy> = {};
+    for (const [id, policy] of Object.entries(raw)) {
+      const where = `policy "${id}"`;
+      if (!POLICY_ID.test(id)) {
+        ctx.addIssue({ code: 'custom', message: `${where}: ids are 1-64 of A-Z a-z 0-9 . _ -` });
+        return z.NEVER;
+      }
+      if (typeof policy !== 'object' || policy === null || Array.isArray(policy)) {
+        ctx.addIssue({ code: 'custom', message: `${where}: must be an object` });
+        return z.NEVER;
+      }
+      const { version, ...languages } = policy as Record<string, unknown>;
+      if (typeof version !== 'string' || !OPAQUE_ID.test(version.trim())) {
+        ctx.addIssue({ code: 'custom', message: `${where}: needs a "version" string of A-Z a-z 0-9 . _ ~ - (the spec's opaque identifier grammar)` });
+        return z.NEVER;
+      }
+      const docs: Record<string, { name: string; url: string }> = {};
+      for (const [lang, doc] of Object.entries(languages)) {
+        const parsed = policyDocument.safeParse(doc);
+        if (!LANGUAGE.test(lang) || !parsed.success) {
+          ctx.addIssue({ code: 'custom', message: `${where}: "${lang}" must be a language code mapping to {"name", "url"} with an http(s) url` });
+          return z.NEVER;
+        }
+        docs[lang] = parsed.data;
+      }
+      if (Object.keys(docs).length === 0) {
+        ctx.addIssue({ code: 'custom', message: `${where}: needs at least one language, e.g. "en": {"name", "url"}` });
+        return z.NEVER;
+      }
+      out[id] = { version: version.trim(), documents: docs };
+    }
+    return out;
+  });
+
+const httpUrl = (def: string) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((v) => (v === undefined || v === '' ? def : v))
+    .refine((v) => /^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(v), 'must be an http(s) URL');
+
+/** CSP source expressions: origins such as https://www.gstatic.com (no quotes, no wildcards but *.host). */
+const cspSources = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    if (v === undefined) return undefined;
+    const entries = v.split(/[\s,]+/).filter(Boolean);
+    for (const e of entries) {
+      if (!/^https?:\/\/(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?$/.test(e)) {
+        ctx.addIssue({ code: 'custom', message: `"${e}" is not an origin like https://example.com` });
+        return z.NEVER;
+      }
+    }
+    return entries;
+  });
+
 function safe(fn: () => unknown): boolean {
   try {
     fn();
@@ -118,6 +204,9 @@ function safe(fn: () => unknown): boolean {
     return false;
   }
 }
+
+const GOOGLE_SITEVERIFY = 'https://www.google.com/recaptcha/api/siteverify';
+const GOOGLE_WIDGET = 'https://www.google.com/recaptcha/api.js';
 
 const schema = z
   .object({
@@ -196,6 +285,23 @@ const schema = z
     REGISTRATION_SHARED_SECRET: secret(16),
     SHARED_SECRET_NONCE_LIFETIME: duration('1m', 1000),
     APPSERVICE_CONFIG_FILES: list([]),
+
+    ENABLE_REGISTRATION_CAPTCHA: bool(false),
+    CAPTCHA_SITE_KEY: z.string().trim().optional(),
+    CAPTCHA_SECRET: secret(16),
+    CAPTCHA_SITEVERIFY_URL: httpUrl(GOOGLE_SITEVERIFY),
+    CAPTCHA_WIDGET_SCRIPT_URL: httpUrl(GOOGLE_WIDGET),
+    CAPTCHA_WIDGET_CLASS: z
+      .string()
+      .trim()
+      .optional()
+      .transform((v) => (v === undefined || v === '' ? 'g-recaptcha' : v))
+      .refine((v) => /^[A-Za-z][A-Za-z0-9_-]{0,63}$/.test(v), 'must be a CSS class name'),
+    CAPTCHA_CSP_SOURCES: cspSources,
+    CAPTCHA_VERIFY_TIMEOUT: duration('10s', 100),
+    TERMS_POLICIES: termsPolicies,
+    FALLBACK_FRAME_ANCESTORS: cspSources,
+    RATE_LIMIT_FALLBACK_PER_MINUTE: int(30, 1, 1_000_000),
   })
   .superRefine((c, ctx) => {
     if (c.SHUTDOWN_DRAIN_DELAY >= c.SHUTDOWN_TIMEOUT) {
@@ -204,19 +310,45 @@ const schema = z
     if (c.PASSWORD_MIN_LENGTH > c.PASSWORD_MAX_LENGTH) {
       ctx.addIssue({ code: 'custom', path: ['PASSWORD_MIN_LENGTH'], message: 'must not exceed PASSWORD_MAX_LENGTH' });
     }
-    const verifying = c.REGISTRATION_REQUIRES_TOKEN;
+    if (c.ENABLE_REGISTRATION_CAPTCHA) {
+      if (!c.CAPTCHA_SITE_KEY) {
+        ctx.addIssue({ code: 'custom', path: ['CAPTCHA_SITE_KEY'], message: 'is required when ENABLE_REGISTRATION_CAPTCHA=true' });
+      }
+      if (!c.CAPTCHA_SECRET) {
+        ctx.addIssue({ code: 'custom', path: ['CAPTCHA_SECRET'], message: 'is required when ENABLE_REGISTRATION_CAPTCHA=true' });
+      }
+    }
+    // As in Synapse, a captcha counts as verifying the registrant; accepting terms does not.
+    const verifying = c.REGISTRATION_REQUIRES_TOKEN || c.ENABLE_REGISTRATION_CAPTCHA;
     if (c.ENABLE_REGISTRATION && !verifying && !c.ENABLE_REGISTRATION_WITHOUT_VERIFICATION) {
       ctx.addIssue({
         code: 'custom',
         path: ['ENABLE_REGISTRATION'],
         message:
           'open registration with nothing but m.login.dummy lets anyone create accounts; ' +
-          'set REGISTRATION_REQUIRES_TOKEN=true, or opt in with ENABLE_REGISTRATION_WITHOUT_VERIFICATION=true',
+          'set REGISTRATION_REQUIRES_TOKEN=true or ENABLE_REGISTRATION_CAPTCHA=true, or opt in with ENABLE_REGISTRATION_WITHOUT_VERIFICATION=true',
       });
     }
   });
 
 type Raw = z.output<typeof schema>;
+
+/** One policy of m.login.terms: its version and, per language, the document's name and URL. */
+export interface TermsPolicy {
+  version: string;
+  documents: Record<string, { name: string; url: string }>;
+}
+
+export interface CaptchaConfig {
+  siteKey: string;
+  secret: string;
+  siteverifyUrl: string;
+  widgetScriptUrl: string;
+  widgetClass: string;
+  /** Origins the widget loads scripts, frames and connections from (for the page's CSP). */
+  cspSources: string[];
+  verifyTimeoutMs: number;
+}
 
 export interface Config {
   serverName: string;
@@ -239,14 +371,7 @@ export interface Config {
     tokenHoldMs: number;
   };
   adminToken: string | undefined;
-  password: {
-    minLength: number;
-    maxLength: number;
-    requireDigit: boolean;
-    requireSymbol: boolean;
-    requireLowercase: boolean;
-    requireUppercase: boolean;
-  };
+  password: PasswordPolicy;
   argon2: { memoryKiB: number; iterations: number; parallelism: number };
   accessTokenLifetimeMs: number;
   rateLimits: {
@@ -259,6 +384,7 @@ export interface Config {
     tokenFailures: number;
     tokenFailuresWindowMs: number;
     sharedSecretPerMinute: number;
+    fallbackPerMinute: number;
   };
   /** Shared rate-limit counters; undefined: each instance counts in its own memory. */
   redis: { url: string; keyPrefix: string } | undefined;
@@ -274,6 +400,12 @@ export interface Config {
   shutdownDrainDelayMs: number;
   sharedSecret: { secret: string | undefined; nonceLifetimeMs: number };
   appserviceConfigFiles: string[];
+  /** m.login.recaptcha, when enabled. */
+  captcha: CaptchaConfig | undefined;
+  /** m.login.terms policies (empty: no terms stage). */
+  termsPolicies: Record<string, TermsPolicy>;
+  /** Origins allowed to frame the fallback pages (CSP frame-ancestors); empty: none. */
+  fallbackFrameAncestors: string[];
 }
 
 export class ConfigError extends Error {
@@ -335,6 +467,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       tokenFailures: c.RATE_LIMIT_TOKEN_FAILURES,
       tokenFailuresWindowMs: c.RATE_LIMIT_TOKEN_FAILURES_WINDOW,
       sharedSecretPerMinute: c.RATE_LIMIT_SHARED_SECRET_PER_MINUTE,
+      fallbackPerMinute: c.RATE_LIMIT_FALLBACK_PER_MINUTE,
     },
     redis: c.REDIS_URL ? { url: c.REDIS_URL, keyPrefix: c.REDIS_KEY_PREFIX } : undefined,
     metrics: { port: c.METRICS_PORT, host: c.METRICS_HOST, token: c.METRICS_TOKEN },
@@ -342,7 +475,29 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shutdownDrainDelayMs: c.SHUTDOWN_DRAIN_DELAY,
     sharedSecret: { secret: c.REGISTRATION_SHARED_SECRET, nonceLifetimeMs: c.SHARED_SECRET_NONCE_LIFETIME },
     appserviceConfigFiles: c.APPSERVICE_CONFIG_FILES,
+    captcha: c.ENABLE_REGISTRATION_CAPTCHA
+      ? {
+          siteKey: c.CAPTCHA_SITE_KEY!,
+          secret: c.CAPTCHA_SECRET!,
+          siteverifyUrl: c.CAPTCHA_SITEVERIFY_URL,
+          widgetScriptUrl: c.CAPTCHA_WIDGET_SCRIPT_URL,
+          widgetClass: c.CAPTCHA_WIDGET_CLASS,
+          cspSources: c.CAPTCHA_CSP_SOURCES ?? defaultCaptchaSources(c.CAPTCHA_WIDGET_SCRIPT_URL),
+          verifyTimeoutMs: c.CAPTCHA_VERIFY_TIMEOUT,
+        }
+      : undefined,
+    termsPolicies: c.TERMS_POLICIES,
+    fallbackFrameAncestors: c.FALLBACK_FRAME_ANCESTORS ?? [],
   });
+}
+
+/**
+ * The widget script's own origin; Google's reCAPTCHA also loads from www.gstatic.com. hCaptcha
+ * and Turnstile load everything from their script's origin (hCaptcha: add https://*.hcaptcha.com).
+ */
+function defaultCaptchaSources(widgetScriptUrl: string): string[] {
+  const origin = new URL(widgetScriptUrl).origin;
+  return widgetScriptUrl === GOOGLE_WIDGET ? [origin, 'https://www.gstatic.com'] : [origin];
 }
 
 function deepFreeze<T>(o: T): Readonly<T> {

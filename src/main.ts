@@ -7,7 +7,7 @@ import { startMetricsServer } from './http/metrics.js';
 import { AppServiceConfigError } from './lib/appservice-config.js';
 import { createMetrics } from './lib/metrics.js';
 import { createDb } from './store/db.js';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from './store/embedded.js';
+import { EMBEDDED_POOL_SIZE, startEmbeddedPostgres, type EmbeddedPostgres } from './store/embedded.js';
 import { migrate } from './store/migrate.js';
 
 async function main(): Promise<void> {
@@ -28,7 +28,9 @@ async function main(): Promise<void> {
     embedded = await startEmbeddedPostgres(config.dataDir);
     connectionString = embedded.connectionString;
   }
-  const db = createDb({ connectionString, poolSize: embedded ? Math.min(config.databasePoolSize, 10) : config.databasePoolSize });
+  const db = embedded
+    ? createDb({ connectionString, poolSize: EMBEDDED_POOL_SIZE, connectTimeoutMs: 10_000 })
+    : createDb({ connectionString, poolSize: config.databasePoolSize });
   const metrics = createMetrics();
   let app: Awaited<ReturnType<typeof buildApp>>;
   try {

@@ -8,15 +8,35 @@ export const STAGE = {
   dummy: 'm.login.dummy',
   registrationToken: 'm.login.registration_token',
   password: 'm.login.password',
+  recaptcha: 'm.login.recaptcha',
+  terms: 'm.login.terms',
 } as const;
 
 export interface RegistrationFlowConfig {
   requiresToken: boolean;
+  /** m.login.recaptcha is configured (site key, secret, verifier URL). */
+  captcha?: boolean;
+  /** Policies the user must accept (m.login.terms). */
+  terms?: boolean;
+}
+
+/**
+ * The gates every registration flow starts with, cheapest first: a pre-shared token, a captcha,
+ * then accepting the policies. They come before any stage that costs the operator something
+ * (sending an email or a text), so a spammer pays the cheap checks before anything expensive.
+ */
+export function registrationGates(c: RegistrationFlowConfig): string[] {
+  const gates: string[] = [];
+  if (c.requiresToken) gates.push(STAGE.registrationToken);
+  if (c.captcha) gates.push(STAGE.recaptcha);
+  if (c.terms) gates.push(STAGE.terms);
+  return gates;
 }
 
 /** The flows POST /register offers for a configuration. */
 export function registrationFlows(c: RegistrationFlowConfig): Flow[] {
-  if (c.requiresToken) return [[STAGE.registrationToken]];
+  const gates = registrationGates(c);
+  if (gates.length > 0) return [gates];
   return [[STAGE.dummy]];
 }
 

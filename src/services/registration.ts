@@ -11,8 +11,10 @@ import { passwordBindingDigest, safeEqual, type PasswordHasher } from '../lib/se
 import type { Db, Queryable } from '../store/db.js';
 import { completeTokenUse } from '../store/registration-tokens.js';
 import { recordUiaResult, spendUiaSession, unmarkStage, type UiaSessionRow } from '../store/uia-sessions.js';
+import { recordPolicyAcceptances } from '../store/policy-acceptances.js';
 import { insertUser, localpartExists } from '../store/users.js';
 import type { UiaBody, UiaEngine } from '../uia/engine.js';
+import type { TermsAcceptance } from '../uia/stages/terms.js';
 import type { LoginIssuer, LoginTokens } from './logins.js';
 
 export interface RegisterUserInput {
@@ -66,7 +68,7 @@ export interface RegistrationService {
 }
 
 export interface RegistrationDeps {
-  config: Pick<Config, 'serverName' | 'registration' | 'password'>;
+  config: Pick<Config, 'serverName' | 'registration' | 'password' | 'captcha' | 'termsPolicies'>;
   db: Db;
   clock: Clock;
   random: Random;
@@ -85,7 +87,11 @@ const MAX_NAME_ATTEMPTS = 5;
 
 export function createRegistrationService(deps: RegistrationDeps): RegistrationService {
   const { config, db, clock, random, hasher, uia, logins } = deps;
-  const flows = registrationFlows({ requiresToken: config.registration.requiresToken });
+  const flows = registrationFlows({
+    requiresToken: config.registration.requiresToken,
+    captcha: config.captcha !== undefined,
+    terms: Object.keys(config.termsPolicies).length > 0,
+  });
   const rules = { serverName: config.serverName, reserved: config.registration.reservedUsernames };
   const appservices = deps.appservices ?? [];
 
@@ -139,10 +145,13 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
   }
 
   async function finish(session: UiaSessionRow, input: RegisterUserInput, flow: Flow): Promise<RegisterResult> {
+    // Another request may have spent the session while this one ran its stage.
+    if (session.spent_at !== null) throw errors.sessionSpent();
     if (session.password_hash === null) throw errors.missingParam('password');
     const passwordHash = session.password_hash;
     const localpart = typeof session.binding.username === 'string' ? session.binding.username : undefined;
     const token = (session.completed[STAGE.registrationToken] as { token?: string } | undefined)?.token;
+    const terms = (session.completed[STAGE.terms] as TermsAcceptance | undefined)?.policies;
     const now = clock.now();
     try {
       const body = await db.tx(async (q) => {
@@ -151,6 +160,8 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
         if (!(await spendUiaSession(q, session.session_id, now))) throw errors.sessionSpent();
         const userId = await insertAccount(q, { localpart, prefix: 'user', passwordHash, isGuest: false, token });
         await recordUiaResult(q, session.session_id, { user_id: userId });
+        // The policy versions presented when the terms stage completed (spec: track them).
+        if (terms !== undefined) await recordPolicyAcceptances(q, userId, terms, now);
         if (token !== undefined && !(await completeTokenUse(q, { token, sessionId: session.session_id, now }))) {
           throw new TokenLapsed();
         }

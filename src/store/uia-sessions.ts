@@ -11,6 +11,8 @@ export interface UiaSessionRow {
   expires_at: number;
   spent_at: number | null;
   result: Record<string, unknown> | null;
+  /** The fallback pages' anti-CSRF token (set when a page is first served). */
+  fallback_csrf: string | null;
 }
 
 export async function createUiaSession(
@@ -51,19 +53,28 @@ export async function freezeBinding(
   return r.rows[0]!;
 }
 
-/** Records a completed stage (idempotent: the first result for a stage wins). */
+/** Records a completed stage (idempotent: the first result for a stage wins); undefined if spent. */
 export async function markStageCompleted(
   q: Queryable,
   sessionId: string,
   stage: string,
   data: unknown,
-): Promise<UiaSessionRow> {
+): Promise<UiaSessionRow | undefined> {
   const r = await q.query<UiaSessionRow>(
     `UPDATE uia_sessions SET completed = jsonb_build_object($2::text, $3::jsonb) || completed
-      WHERE session_id = $1 RETURNING *`,
+      WHERE session_id = $1 AND spent_at IS NULL RETURNING *`,
     [sessionId, stage, JSON.stringify(data ?? true)],
   );
-  return r.rows[0]!;
+  return r.rows[0];
+}
+
+/** The session's fallback anti-CSRF token: the stored one, or `candidate` if it had none yet. */
+export async function ensureFallbackCsrf(q: Queryable, sessionId: string, candidate: string): Promise<string | undefined> {
+  const r = await q.query<{ fallback_csrf: string }>(
+    `UPDATE uia_sessions SET fallback_csrf = COALESCE(fallback_csrf, $2) WHERE session_id = $1 RETURNING fallback_csrf`,
+    [sessionId, candidate],
+  );
+  return r.rows[0]?.fallback_csrf;
 }
 
 /** Removes a completed stage (its effect lapsed, e.g. a token hold that could not be renewed). */
