@@ -175,7 +175,7 @@ describe.each(DATABASE_KINDS)('observability (%s)', (kind) => {
     expect(sample(text, 'mrs_messages_sent_total', { medium: 'email' })).toBe(0);
     expect(sample(text, 'mrs_messages_failed_total', { medium: 'sms' })).toBe(0);
     expect(sample(text, 'mrs_db_pool_connections')).toBeGreaterThanOrEqual(1);
-    expect(sample(text, 'mrs_db_pool_max_connections')).toBe(t.config.databasePoolSize);
+    expect(sample(text, 'mrs_db_pool_max_connections')).toBe(t.db.pool.options.max);
     expect(sample(text, 'mrs_db_pool_waiting_requests')).toBe(0);
     expect(sample(text, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
     // Unmatched URLs share one label: raw paths never become label values.
