@@ -67,6 +67,8 @@ const UNIT_END = new Set([0x53, 0x51, 0x58, 0x00]);
  * 2", or another query's rows. (Seen with concurrent registrations on one PGlite.) The queue
  * already serves "the connection in a transaction" first; this makes it also serve the connection
  * whose extended-protocol batch (Parse … Sync) is unfinished, so batches never interleave.
+ * EMBEDDED_POOL_SIZE = 1 avoids the problem within one pool; this also covers several pools on
+ * one embedded database (tests run two app instances on one PGlite).
  */
 function keepExtendedQueriesTogether(server: PGLiteSocketServer, db: PGlite): void {
   const queue = (server as unknown as { queryQueue?: { db: PGlite } }).queryQueue;

@@ -118,4 +118,22 @@ describe('database outage (private PostgreSQL)', () => {
     );
     expect(spent.rows[0]).toEqual({ n: sessions.length, with_user: sessions.length });
   });
+
+  it('survives a connection lost in the middle of a transaction (an error of that request, not of the process)', async () => {
+    const other = createDb({ connectionString: pg.connectionString, poolSize: 1 });
+    try {
+      await expect(
+        db.tx(async (q) => {
+          const pid = (await q.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+          await other.query('SELECT pg_terminate_backend($1)', [pid]);
+          // Between statements the client is checked out and idle: its 'error' event must be handled.
+          await new Promise((r) => setTimeout(r, 300));
+          await q.query('SELECT 1');
+        }),
+      ).rejects.toThrow();
+      expect((await db.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await other.close();
+    }
+  });
 });
