@@ -5,6 +5,7 @@ import type { Clock } from '../lib/clock.js';
 import type { Db } from '../store/db.js';
 import { deleteEndedWindows } from '../store/failure-counters.js';
 import { releaseLapsedHolds } from '../store/registration-tokens.js';
+import { deleteExpiredNonces } from '../store/shared-secret-nonces.js';
 import { deleteExpiredUiaSessions } from '../store/uia-sessions.js';
 
 export interface Maintenance {
@@ -20,6 +21,7 @@ export function createMaintenance(deps: { db: Db; clock: Clock }): Maintenance {
     await releaseLapsedHolds(deps.db, now);
     await deleteExpiredUiaSessions(deps.db, now);
     await deleteEndedWindows(deps.db, now);
+    await deleteExpiredNonces(deps.db, now);
   };
   return {
     runOnce,
