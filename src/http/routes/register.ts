@@ -69,20 +69,18 @@ export function registerRoute(app: FastifyInstance, deps: RegisterRouteDeps): vo
       const b = parseWith(Body, raw);
 
       // Application services (application-service API: server admin style permissions): the
-      // as_token as a Bearer token and type m.login.application_service, no UIA. Such requests
-      // are recognised by the token, as in Synapse; they are exempt from the rc_registration
+      // as_token as a Bearer token and type m.login.application_service, no UIA. As in Synapse,
+      // only that type makes the token matter: any other request is ordinary registration (a
+      // stale token a client sends along is ignored). They are exempt from the rc_registration
       // budget (bridges create users in bulk) but not from the per-IP request budget.
-      const asToken = bearerToken(request) ?? (typeof request.query === 'object' && request.query !== null
-        ? ((request.query as Record<string, unknown>).access_token as string | undefined)
-        : undefined);
       const type = raw.type ?? b.auth?.type;
-      if (asToken !== undefined || type === APPSERVICE_LOGIN_TYPE) {
+      if (type === APPSERVICE_LOGIN_TYPE) {
+        const asToken = bearerToken(request) ?? (typeof request.query === 'object' && request.query !== null
+          ? ((request.query as Record<string, unknown>).access_token as string | undefined)
+          : undefined);
         if (asToken === undefined) throw errors.missingToken();
         const appservice = registration.appserviceByToken(String(asToken));
         if (!appservice) throw errors.unknownToken();
-        if (type !== APPSERVICE_LOGIN_TYPE) {
-          throw errors.invalidParam(`type must be ${APPSERVICE_LOGIN_TYPE} when an application service registers a user`);
-        }
         // The application-service API historically named the field "user".
         const username = b.username ?? (typeof raw.user === 'string' ? raw.user : undefined);
         if (username === undefined) throw errors.missingParam('username');
