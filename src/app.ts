@@ -12,6 +12,13 @@ import { adminRegistrationTokenRoutes } from './http/routes/admin-registration-t
 import { registerAvailableRoute } from './http/routes/register-available.js';
 import { registerRoute } from './http/routes/register.js';
 import { registrationTokenValidityRoute } from './http/routes/registration-token-validity.js';
+import { threepidRequestTokenRoutes } from './http/routes/threepid-request-token.js';
+import { threepidSubmitTokenRoute } from './http/routes/threepid-submit-token.js';
+import { threepidValidatePage } from './http/routes/threepid-validate-page.js';
+import { createDelivery } from './lib/delivery.js';
+import { createOutboxWorker, type OutboxWorker } from './services/outbox.js';
+import { createThreepidService } from './services/threepid.js';
+import { createThreepidStage } from './uia/stages/threepid.js';
 import { cryptoRandom, systemClock, type Clock, type Random } from './lib/clock.js';
 import { createPasswordHasher, type PasswordHasher } from './lib/secrets.js';
 import { createLoginIssuer } from './services/logins.js';
@@ -33,6 +40,17 @@ export interface AppDeps {
   logger?: boolean | Record<string, unknown>;
   /** How often the clean-up job runs; 0 disables it (tests drive it by hand). */
   maintenanceIntervalMs?: number;
+  /**
+   * How often the outbox worker looks for due messages; 0 disables the worker (tests then drive
+   * it by hand with app.outbox.runOnce()). Defaults to OUTBOX_POLL_INTERVAL.
+   */
+  outboxIntervalMs?: number;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    outbox: OutboxWorker;
+  }
 }
 
 /** Headers and fields whose values are secrets: redacted from every log line. */
@@ -81,6 +99,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerCors(app);
   await registerRateLimit(app);
 
+  const delivery = createDelivery({ email: config.email, sms: config.sms, timeoutMs: config.outbox.sendTimeoutMs });
+  const outbox = createOutboxWorker({
+    db,
+    clock,
+    delivery,
+    log: app.log,
+    maxAttempts: config.outbox.maxAttempts,
+    retryBaseMs: config.outbox.retryBaseMs,
+    retryMaxMs: config.outbox.retryMaxMs,
+    leaseMs: config.outbox.leaseMs,
+  });
+  const threepids = createThreepidService({ config, db, clock, random, onQueued: () => outbox.kick() });
+
   const logins = createLoginIssuer({ clock, random, accessTokenLifetimeMs: config.accessTokenLifetimeMs });
   const uia = createUiaEngine({
     db,
@@ -94,9 +125,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         holdMs: config.registration.tokenHoldMs,
         failureBudget: { max: config.rateLimits.tokenFailures, windowMs: config.rateLimits.tokenFailuresWindowMs },
       }),
+      createThreepidStage({ db, medium: 'email' }),
+      createThreepidStage({ db, medium: 'msisdn' }),
     ],
   });
-  const registration = createRegistrationService({ config, db, clock, random, hasher, uia, logins });
+  const registration = createRegistrationService({ config, db, clock, random, hasher, uia, logins, threepids });
   const tokens = createRegistrationTokenService({ db, clock, random });
 
   registerRoute(app, { registration, limits: config.rateLimits });
@@ -111,6 +144,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     perSecond: config.rateLimits.tokenValidityPerSecond,
     burst: config.rateLimits.tokenValidityBurst,
   });
+  const threepidLimits = { threepids, perMinute: config.threepid.requestsPerMinute };
+  threepidRequestTokenRoutes(app, threepidLimits);
+  threepidSubmitTokenRoute(app, threepidLimits);
+  threepidValidatePage(app, threepidLimits);
   adminRegistrationTokenRoutes(app, { tokens, requireAdmin: createAdminGuard(config.adminToken) });
 
   const maintenance = createMaintenance({ db, clock });
@@ -120,5 +157,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     app.addHook('onClose', async () => maintenance.stop());
   }
   app.decorate('maintenance', maintenance);
+
+  const outboxInterval = deps.outboxIntervalMs ?? config.outbox.pollIntervalMs;
+  if (outboxInterval > 0) app.addHook('onReady', async () => outbox.start(outboxInterval));
+  app.addHook('onClose', async () => {
+    await outbox.stop();
+    delivery.close();
+  });
+  app.decorate('outbox', outbox);
   return app;
 }

@@ -8,16 +8,44 @@ export const STAGE = {
   dummy: 'm.login.dummy',
   registrationToken: 'm.login.registration_token',
   password: 'm.login.password',
+  emailIdentity: 'm.login.email.identity',
+  msisdn: 'm.login.msisdn',
 } as const;
+
+/** Which verified third-party identifier registration requires. */
+export type Requires3pid = 'none' | 'email' | 'msisdn' | 'either';
 
 export interface RegistrationFlowConfig {
   requiresToken: boolean;
+  /** Defaults to 'none'. */
+  requires3pid?: Requires3pid;
 }
 
-/** The flows POST /register offers for a configuration. */
+/**
+ * The flows POST /register offers for a configuration. A required 3PID gives one flow per
+ * accepted medium; with a registration token as well, the token comes first (cheap, and it keeps
+ * strangers from making us send mail) and the email or phone stage last.
+ */
 export function registrationFlows(c: RegistrationFlowConfig): Flow[] {
+  const threepid = c.requires3pid ?? 'none';
+  const media: string[] =
+    threepid === 'email' ? [STAGE.emailIdentity]
+    : threepid === 'msisdn' ? [STAGE.msisdn]
+    : threepid === 'either' ? [STAGE.emailIdentity, STAGE.msisdn]
+    : [];
+  if (media.length > 0) {
+    return media.map((m) => (c.requiresToken ? [STAGE.registrationToken, m] : [m]));
+  }
   if (c.requiresToken) return [[STAGE.registrationToken]];
   return [[STAGE.dummy]];
+}
+
+/** The flows of a password reset without an access token: proving control of a bound 3PID. */
+export function resetFlows(media: { email: boolean; msisdn: boolean }): Flow[] {
+  const flows: Flow[] = [];
+  if (media.email) flows.push([STAGE.emailIdentity]);
+  if (media.msisdn) flows.push([STAGE.msisdn]);
+  return flows;
 }
 
 /** Stages named in any flow. */

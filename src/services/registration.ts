@@ -12,6 +12,7 @@ import { recordUiaResult, spendUiaSession, unmarkStage, type UiaSessionRow } fro
 import { insertUser, localpartExists } from '../store/users.js';
 import type { UiaBody, UiaEngine } from '../uia/engine.js';
 import type { LoginIssuer, LoginTokens } from './logins.js';
+import type { ThreepidService } from './threepid.js';
 
 export interface RegisterUserInput {
   /** Normalised operation ("POST /register"), for UIA session binding. */
@@ -49,6 +50,8 @@ export interface RegistrationDeps {
   hasher: PasswordHasher;
   uia: UiaEngine;
   logins: LoginIssuer;
+  /** Binds the identifiers validated in the session's email/msisdn stages to the new account. */
+  threepids: Pick<ThreepidService, 'consumeForOperation' | 'bindAll'>;
 }
 
 /** A hold on a registration token that lapsed and could not be taken again at completion. */
@@ -58,8 +61,11 @@ const GENERATED_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const MAX_NAME_ATTEMPTS = 5;
 
 export function createRegistrationService(deps: RegistrationDeps): RegistrationService {
-  const { config, db, clock, random, hasher, uia, logins } = deps;
-  const flows = registrationFlows({ requiresToken: config.registration.requiresToken });
+  const { config, db, clock, random, hasher, uia, logins, threepids } = deps;
+  const flows = registrationFlows({
+    requiresToken: config.registration.requiresToken,
+    requires3pid: config.registration.requires3pid,
+  });
   const rules = { serverName: config.serverName, reserved: config.registration.reservedUsernames };
 
   async function checkAvailable(username: string): Promise<string> {
@@ -108,6 +114,10 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
         // the row lock, then finds it spent and gets M_FORBIDDEN, never a second account.
         if (!(await spendUiaSession(q, session.session_id, now))) throw errors.sessionSpent();
         const userId = await insertAccount(q, { localpart, prefix: 'user', passwordHash, isGuest: false, token });
+        // Validated identifiers are spent and bound here, in the registration's transaction: an
+        // address bound meanwhile by another account fails the whole registration cleanly.
+        const ids = await threepids.consumeForOperation(q, session.completed, 'registration');
+        await threepids.bindAll(q, userId, ids);
         await recordUiaResult(q, session.session_id, { user_id: userId });
         if (token !== undefined && !(await completeTokenUse(q, { token, sessionId: session.session_id, now }))) {
           throw new TokenLapsed();
