@@ -19,10 +19,10 @@ export async function peekFailures(q: Queryable, key: string, now: number): Prom
 /** Counts one failure (one atomic upsert) and returns the new count in the window. */
 export async function recordFailure(q: Queryable, key: string, now: number, windowMs: number): Promise<Budget> {
   const r = await q.query<{ count: number; window_end: number }>(
-    `INSERT INTO failure_counters (key, window_end, count) VALUES ($1, $2 + $3, 1)
+    `INSERT INTO failure_counters (key, window_end, count) VALUES ($1, $2::bigint + $3::bigint, 1)
      ON CONFLICT (key) DO UPDATE SET
        count      = CASE WHEN failure_counters.window_end <= $2 THEN 1 ELSE failure_counters.count + 1 END,
-       window_end = CASE WHEN failure_counters.window_end <= $2 THEN $2 + $3 ELSE failure_counters.window_end END
+       window_end = CASE WHEN failure_counters.window_end <= $2 THEN $2::bigint + $3::bigint ELSE failure_counters.window_end END
      RETURNING count, window_end`,
     [key, now, windowMs],
   );
