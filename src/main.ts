@@ -3,7 +3,7 @@
 import { buildApp, loggerOptions } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createDb } from './store/db.js';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from './store/embedded.js';
+import { EMBEDDED_POOL_SIZE, startEmbeddedPostgres, type EmbeddedPostgres } from './store/embedded.js';
 import { migrate } from './store/migrate.js';
 
 async function main(): Promise<void> {
@@ -24,7 +24,9 @@ async function main(): Promise<void> {
     embedded = await startEmbeddedPostgres(config.dataDir);
     connectionString = embedded.connectionString;
   }
-  const db = createDb({ connectionString, poolSize: embedded ? Math.min(config.databasePoolSize, 10) : config.databasePoolSize });
+  const db = embedded
+    ? createDb({ connectionString, poolSize: EMBEDDED_POOL_SIZE, connectTimeoutMs: 10_000 })
+    : createDb({ connectionString, poolSize: config.databasePoolSize });
   const app = await buildApp({ config, db, logger: loggerOptions(config.logLevel) });
   db.pool.on('error', (err) => app.log.warn({ err: { message: err.message } }, 'idle database connection lost'));
   await migrate(connectionString, { info: (m) => app.log.info(m) });

@@ -103,6 +103,8 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
   }
 
   async function finish(session: UiaSessionRow, input: RegisterUserInput): Promise<RegisterResult> {
+    // Another request may have spent the session while this one ran its stage.
+    if (session.spent_at !== null) throw errors.sessionSpent();
     if (session.password_hash === null) throw errors.missingParam('password');
     const passwordHash = session.password_hash;
     const localpart = typeof session.binding.username === 'string' ? session.binding.username : undefined;

@@ -11,8 +11,21 @@ export interface EmbeddedPostgres {
   close(): Promise<void>;
 }
 
-/** dataDir: a folder, or 'memory://' for a throw-away database (tests). */
-export async function startEmbeddedPostgres(dataDir: string, maxConnections = 10): Promise<EmbeddedPostgres> {
+/**
+ * Connections a pool may open to the embedded database: one. PGlite is a single Postgres session,
+ * and pglite-socket's multiplexer interleaved the extended-protocol messages of concurrent
+ * transactions on different connections (measured: 9 of 100 concurrent short transactions failed
+ * with 'portal "" does not exist' or wrong parameters on 10 connections; none on 1). One
+ * connection serialises everything, which PGlite does anyway.
+ */
+export const EMBEDDED_POOL_SIZE = 1;
+
+/**
+ * dataDir: a folder, or 'memory://' for a throw-away database (tests). maxConnections bounds
+ * how many clients may be connected at once (each should use EMBEDDED_POOL_SIZE connections and
+ * only one should be busy at a time).
+ */
+export async function startEmbeddedPostgres(dataDir: string, maxConnections = 4): Promise<EmbeddedPostgres> {
   const inMemory = dataDir.startsWith('memory://');
   const dir = inMemory ? undefined : path.resolve(dataDir);
   if (dir) await mkdir(dir, { recursive: true, mode: 0o700 });

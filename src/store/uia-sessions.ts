@@ -51,19 +51,19 @@ export async function freezeBinding(
   return r.rows[0]!;
 }
 
-/** Records a completed stage (idempotent: the first result for a stage wins). */
+/** Records a completed stage (idempotent: the first result for a stage wins); undefined if spent. */
 export async function markStageCompleted(
   q: Queryable,
   sessionId: string,
   stage: string,
   data: unknown,
-): Promise<UiaSessionRow> {
+): Promise<UiaSessionRow | undefined> {
   const r = await q.query<UiaSessionRow>(
     `UPDATE uia_sessions SET completed = jsonb_build_object($2::text, $3::jsonb) || completed
-      WHERE session_id = $1 RETURNING *`,
+      WHERE session_id = $1 AND spent_at IS NULL RETURNING *`,
     [sessionId, stage, JSON.stringify(data ?? true)],
   );
-  return r.rows[0]!;
+  return r.rows[0];
 }
 
 /** Removes a completed stage (its effect lapsed, e.g. a token hold that could not be renewed). */

@@ -144,7 +144,9 @@ export function createUiaEngine(deps: UiaEngineDeps): UiaEngine {
           }
           const outcome = await stage.attempt(req.auth!, { session, ip: req.ip, now: clock.now() });
           if (!outcome.ok) return { status: 'auth_required', body: body(session, req.flows, outcome.error) };
-          session = await markStageCompleted(db, session.session_id, type, outcome.data ?? true);
+          const updated = await markStageCompleted(db, session.session_id, type, outcome.data ?? true);
+          if (!updated) throw errors.sessionSpent();
+          session = updated;
         }
       }
       const flow = completedFlow(req.flows, completed());

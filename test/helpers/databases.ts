@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { createDb, type Db } from '../../src/store/db.js';
-import { startEmbeddedPostgres } from '../../src/store/embedded.js';
+import { EMBEDDED_POOL_SIZE, startEmbeddedPostgres } from '../../src/store/embedded.js';
 import { migrate } from '../../src/store/migrate.js';
 
 export interface TestDatabase {
@@ -26,8 +26,13 @@ if (process.env.CI === 'true' && !process.env.TEST_DATABASE_URL) {
 
 export async function openTestDatabase(kind: 'embedded' | 'postgres'): Promise<TestDatabase> {
   const pools: Db[] = [];
+  // Embedded: one connection per pool, as main.ts does (see EMBEDDED_POOL_SIZE).
   const connect = (connectionString: string) => (poolSize = 5) => {
-    const db = createDb({ connectionString, poolSize });
+    const db = createDb(
+      kind === 'embedded'
+        ? { connectionString, poolSize: EMBEDDED_POOL_SIZE, connectTimeoutMs: 10_000 }
+        : { connectionString, poolSize },
+    );
     pools.push(db);
     return db;
   };
@@ -36,7 +41,7 @@ export async function openTestDatabase(kind: 'embedded' | 'postgres'): Promise<T
   };
 
   if (kind === 'embedded') {
-    const embedded = await startEmbeddedPostgres('memory://');
+    const embedded = await startEmbeddedPostgres('memory://', 16);
     await migrate(embedded.connectionString);
     return {
       kind,

@@ -25,7 +25,7 @@ export function adminRegistrationTokenRoutes(
   const opts = { preHandler: requireAdmin };
 
   app.get(BASE, opts, async (request) => {
-    const { valid } = parseWith(ListQuery, request.query);
+    const { valid } = parseWith(ListQuery, request.query, 'query');
     return { registration_tokens: await tokens.list(valid === undefined ? undefined : valid === 'true') };
   });
 

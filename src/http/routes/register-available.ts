@@ -19,7 +19,7 @@ export function registerAvailableRoute(
     onRequest: limit,
     handler: async (request, reply) => {
       if (!deps.registrationEnabled) throw errors.registrationDisabled();
-      const { username } = parseWith(Query, request.query);
+      const { username } = parseWith(Query, request.query, 'query');
       await deps.registration.checkAvailable(username);
       return reply.send({ available: true });
     },

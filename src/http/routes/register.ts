@@ -44,7 +44,7 @@ export function registerRoute(app: FastifyInstance, deps: RegisterRouteDeps): vo
     method: 'POST',
     onRequest: requestLimit,
     handler: async (request, reply) => {
-      const { kind } = parseWith(Query, request.query);
+      const { kind } = parseWith(Query, request.query, 'query');
       const raw = requireObject(request.body);
       if (kind === 'guest') {
         // Every parameter but initial_device_display_name is ignored for guests (spec).

@@ -22,7 +22,7 @@ export function registrationTokenValidityRoute(
   for (const url of VALIDITY_PATHS) {
     app.get(url, { onRequest: limit }, async (request, reply) => {
       if (!deps.registrationEnabled) throw errors.forbidden('Registration is not enabled on this homeserver.');
-      const { token } = parseWith(Query, request.query);
+      const { token } = parseWith(Query, request.query, 'query');
       return reply.send({ valid: await deps.tokens.isValid(token) });
     });
   }
