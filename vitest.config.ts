@@ -21,6 +21,8 @@ export default defineConfig({
           hookTimeout: 120_000,
           pool: 'forks',
           maxWorkers: 2,
+          // Projects with different maxWorkers must run in different groups (vitest 4).
+          sequence: { groupOrder: 1 },
         },
       },
     ],
