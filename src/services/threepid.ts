@@ -139,12 +139,12 @@ export function createThreepidService(deps: ThreepidDeps): ThreepidService {
     return validationEmail({ to, serverName: config.serverName, purpose: a.purpose, link, token: a.token });
   }
 
-  async function spendSendBudgets(q: Queryable, keys: string[], ip: string, now: number): Promise<void> {
+  /** Spends one send from each budget (address, IP, session), or throws 429 when one is used up. */
+  async function spendSendBudgets(q: Queryable, keys: string[], now: number): Promise<void> {
     const limits: [string, number][] = keys.map((k) => [
       k,
       k.startsWith('3pid_send_address:') ? t.sendsPerAddress : k.startsWith('3pid_send_ip:') ? t.sendsPerIp : t.sendsPerSession,
     ]);
-    void ip;
     let waitUntil = 0;
     for (const [key, max] of limits) {
       const b = await peekFailures(q, key, now);
@@ -176,7 +176,7 @@ export function createThreepidService(deps: ThreepidDeps): ThreepidService {
         if (existing && input.sendAttempt <= existing.send_attempt && existing.expires_at > now) return { sid: existing.sid, queued: false };
 
         const sid = existing && existing.expires_at > now ? existing.sid : random.string(32, SID_ALPHABET);
-        await spendSendBudgets(q, [sendKeys.address(medium, address), sendKeys.ip(input.ip), sendKeys.session(sid)], input.ip, now);
+        await spendSendBudgets(q, [sendKeys.address(medium, address), sendKeys.ip(input.ip), sendKeys.session(sid)], now);
 
         const owner = await findThreepidOwner(q, medium, address);
         let token: string | null = newToken(medium);
