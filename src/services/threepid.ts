@@ -245,9 +245,11 @@ export function createThreepidService(deps: ThreepidDeps): ThreepidService {
       }
       const v = await findValidation(db, input.sid);
       if (!v || !safeEqual(v.client_secret, input.clientSecret)) throw await fail();
+      // Checked again here: a host taken off the allow-list since requestToken is no longer a target.
+      const next = v.next_link !== null && nextLinkAllowed(v.next_link, t.nextLinkAllowedHosts) ? v.next_link : null;
       switch (submitVerdict(v, now, t.maxAttempts)) {
         case 'already_validated':
-          return { nextLink: v.next_link };
+          return { nextLink: next };
         case 'locked':
           // Too many wrong codes for this code: wait for it to lapse, or ask for a new one.
           throw errors.limitExceeded(Math.max(1000, v.token_expires_at - now));
@@ -262,7 +264,7 @@ export function createThreepidService(deps: ThreepidDeps): ThreepidService {
         throw await fail();
       }
       await markValidated(db, v.sid, now);
-      return { nextLink: v.next_link };
+      return { nextLink: next };
     },
 
     async consumeForOperation(q, completed, purpose) {
