@@ -322,6 +322,23 @@ describe.each(DATABASE_KINDS)('third-party identifiers (%s)', (kind) => {
     expect(done.headers.location).toBe('https://client.example/welcome');
   });
 
+  it('serves the link page safely: incomplete links refused, values escaped, never cached or framed', async () => {
+    const missing = await t.app.inject({ url: PAGE });
+    expect(missing.statusCode).toBe(400);
+    expect(missing.headers['content-type']).toMatch(/^text\/html/);
+    const hostile = await t.app.inject({ url: `${PAGE}?sid=abc&client_secret=def&token=${encodeURIComponent('"><script>alert(1)</script>')}` });
+    expect(hostile.statusCode).toBe(200);
+    expect(hostile.body).not.toContain('<script>');
+    expect(hostile.body).toContain('&quot;&gt;&lt;script&gt;');
+    expect(hostile.headers['content-security-policy']).toContain("default-src 'none'");
+    expect(hostile.headers['x-frame-options']).toBe('DENY');
+    expect(hostile.headers['referrer-policy']).toBe('no-referrer');
+    // A POST with a bogus token validates nothing and says so.
+    const bogus = await form({ sid: 'abc', client_secret: 'def', token: 'nope' });
+    expect(bogus.statusCode).toBe(400);
+    expect(bogus.body).toContain('Validation failed');
+  });
+
   it('keeps budgets on sends per address and on wrong submissions per IP', async () => {
     const email = uniqueEmail();
     for (let i = 0; i < t.config.threepid.sendsPerAddress; i++) expectRequestTokenResponse(await requestEmail('register', email, secret()));
