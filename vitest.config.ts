@@ -10,6 +10,8 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           environment: 'node',
+          // Projects with different maxWorkers need distinct group orders: unit tests run first.
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -21,7 +23,6 @@ export default defineConfig({
           hookTimeout: 120_000,
           pool: 'forks',
           maxWorkers: 2,
-          // Projects with different maxWorkers must run in different groups (vitest 4).
           sequence: { groupOrder: 1 },
         },
       },

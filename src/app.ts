@@ -29,6 +29,10 @@ import type { Db } from './store/db.js';
 import { createUiaEngine } from './uia/engine.js';
 import { dummyStage } from './uia/stages/dummy.js';
 import { createRegistrationTokenStage } from './uia/stages/registration-token.js';
+import { createRecaptchaStage } from './uia/stages/recaptcha.js';
+import { createTermsStage } from './uia/stages/terms.js';
+import { authFallbackRoutes } from './http/routes/auth-fallback.js';
+import { createFallbackService } from './services/fallback.js';
 
 export interface AppDeps {
   config: Readonly<Config>;
@@ -127,6 +131,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       }),
       createThreepidStage({ db, medium: 'email' }),
       createThreepidStage({ db, medium: 'msisdn' }),
+      ...(config.captcha ? [createRecaptchaStage(config.captcha)] : []),
+      ...(Object.keys(config.termsPolicies).length > 0 ? [createTermsStage(config.termsPolicies)] : []),
     ],
   });
   const registration = createRegistrationService({ config, db, clock, random, hasher, uia, logins, threepids });
@@ -148,6 +154,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   threepidRequestTokenRoutes(app, threepidLimits);
   threepidSubmitTokenRoute(app, threepidLimits);
   threepidValidatePage(app, threepidLimits);
+  authFallbackRoutes(app, {
+    fallback: createFallbackService({ db, random, uia, flowsByOperation: { 'POST /register': registration.flows } }),
+    random,
+    publicBaseUrl: config.publicBaseUrl,
+    frameAncestors: config.fallbackFrameAncestors,
+    perMinute: config.rateLimits.fallbackPerMinute,
+  });
   adminRegistrationTokenRoutes(app, { tokens, requireAdmin: createAdminGuard(config.adminToken) });
 
   const maintenance = createMaintenance({ db, clock });

@@ -3,6 +3,7 @@
 // variable. Secrets have no defaults.
 import { z } from 'zod';
 import ipaddr from 'ipaddr.js';
+import type { PasswordPolicy } from './domain/password-policy.js';
 
 const bool = (def: boolean) =>
   z
@@ -112,7 +113,8 @@ const patterns = z
     return entries;
   });
 
-const httpUrl = z
+/** An optional http(s) URL (no default). */
+const optionalHttpUrl = z
   .string()
   .trim()
   .optional()
@@ -134,6 +136,91 @@ const trustedProxies = z
     return entries;
   });
 
+/**
+ * TERMS_POLICIES: the m.login.terms `policies` object as JSON, in the spec's shape:
+ * {"terms_of_service": {"version": "1.2", "en": {"name": "Terms of Service", "url": "https://…"}}}.
+ */
+const POLICY_ID = /^[A-Za-z0-9._-]{1,64}$/;
+const OPAQUE_ID = /^[A-Za-z0-9._~-]{1,255}$/;
+const LANGUAGE = /^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$/;
+const policyDocument = z.object({
+  name: z.string().trim().min(1).max(200),
+  url: z.string().trim().regex(/^https?:\/\/[^\s]+$/, 'must be an http(s) URL'),
+});
+const termsPolicies = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    if (v === undefined || v.trim() === '') return {};
+    let raw: unknown;
+    try {
+      raw = JSON.parse(v);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON object of policies (see README)' });
+      return z.NEVER;
+    }
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON object of policies (see README)' });
+      return z.NEVER;
+    }
+    const out: Record<string, TermsPolicy> = {};
+    for (const [id, policy] of Object.entries(raw)) {
+      const where = `policy "${id}"`;
+      if (!POLICY_ID.test(id)) {
+        ctx.addIssue({ code: 'custom', message: `${where}: ids are 1-64 of A-Z a-z 0-9 . _ -` });
+        return z.NEVER;
+      }
+      if (typeof policy !== 'object' || policy === null || Array.isArray(policy)) {
+        ctx.addIssue({ code: 'custom', message: `${where}: must be an object` });
+        return z.NEVER;
+      }
+      const { version, ...languages } = policy as Record<string, unknown>;
+      if (typeof version !== 'string' || !OPAQUE_ID.test(version.trim())) {
+        ctx.addIssue({ code: 'custom', message: `${where}: needs a "version" string of A-Z a-z 0-9 . _ ~ - (the spec's opaque identifier grammar)` });
+        return z.NEVER;
+      }
+      const docs: Record<string, { name: string; url: string }> = {};
+      for (const [lang, doc] of Object.entries(languages)) {
+        const parsed = policyDocument.safeParse(doc);
+        if (!LANGUAGE.test(lang) || !parsed.success) {
+          ctx.addIssue({ code: 'custom', message: `${where}: "${lang}" must be a language code mapping to {"name", "url"} with an http(s) url` });
+          return z.NEVER;
+        }
+        docs[lang] = parsed.data;
+      }
+      if (Object.keys(docs).length === 0) {
+        ctx.addIssue({ code: 'custom', message: `${where}: needs at least one language, e.g. "en": {"name", "url"}` });
+        return z.NEVER;
+      }
+      out[id] = { version: version.trim(), documents: docs };
+    }
+    return out;
+  });
+
+const httpUrl = (def: string) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((v) => (v === undefined || v === '' ? def : v))
+    .refine((v) => /^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(v), 'must be an http(s) URL');
+
+/** CSP source expressions: origins such as https://www.gstatic.com (no quotes, no wildcards but *.host). */
+const cspSources = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    if (v === undefined) return undefined;
+    const entries = v.split(/[\s,]+/).filter(Boolean);
+    for (const e of entries) {
+      if (!/^https?:\/\/(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?$/.test(e)) {
+        ctx.addIssue({ code: 'custom', message: `"${e}" is not an origin like https://example.com` });
+        return z.NEVER;
+      }
+    }
+    return entries;
+  });
+
 function safe(fn: () => unknown): boolean {
   try {
     fn();
@@ -142,6 +229,9 @@ function safe(fn: () => unknown): boolean {
     return false;
   }
 }
+
+const GOOGLE_SITEVERIFY = 'https://www.google.com/recaptcha/api/siteverify';
+const GOOGLE_WIDGET = 'https://www.google.com/recaptcha/api.js';
 
 const schema = z
   .object({
@@ -218,7 +308,7 @@ const schema = z
     EMAIL_FROM: z.string().trim().optional().transform((v) => (v === '' ? undefined : v)),
     SMTP_REQUIRE_TLS: bool(true),
     SMTP_TLS_REJECT_UNAUTHORIZED: bool(true),
-    SMS_GATEWAY_URL: httpUrl,
+    SMS_GATEWAY_URL: optionalHttpUrl,
     SMS_GATEWAY_AUTH_HEADER: z.string().trim().default('Authorization'),
     SMS_GATEWAY_AUTH_VALUE: secret(8),
     SMS_FROM: z.string().trim().optional().transform((v) => (v === '' ? undefined : v)),
@@ -242,20 +332,45 @@ const schema = z
     OUTBOX_RETRY_MAX: duration('1h', 10),
     OUTBOX_LEASE: duration('2m', 1000),
     OUTBOX_SEND_TIMEOUT: duration('30s', 100),
+    ENABLE_REGISTRATION_CAPTCHA: bool(false),
+    CAPTCHA_SITE_KEY: z.string().trim().optional(),
+    CAPTCHA_SECRET: secret(16),
+    CAPTCHA_SITEVERIFY_URL: httpUrl(GOOGLE_SITEVERIFY),
+    CAPTCHA_WIDGET_SCRIPT_URL: httpUrl(GOOGLE_WIDGET),
+    CAPTCHA_WIDGET_CLASS: z
+      .string()
+      .trim()
+      .optional()
+      .transform((v) => (v === undefined || v === '' ? 'g-recaptcha' : v))
+      .refine((v) => /^[A-Za-z][A-Za-z0-9_-]{0,63}$/.test(v), 'must be a CSS class name'),
+    CAPTCHA_CSP_SOURCES: cspSources,
+    CAPTCHA_VERIFY_TIMEOUT: duration('10s', 100),
+    TERMS_POLICIES: termsPolicies,
+    FALLBACK_FRAME_ANCESTORS: cspSources,
+    RATE_LIMIT_FALLBACK_PER_MINUTE: int(30, 1, 1_000_000),
   })
   .superRefine((c, ctx) => {
     if (c.PASSWORD_MIN_LENGTH > c.PASSWORD_MAX_LENGTH) {
       ctx.addIssue({ code: 'custom', path: ['PASSWORD_MIN_LENGTH'], message: 'must not exceed PASSWORD_MAX_LENGTH' });
     }
-    // A required email or phone number verifies the registrant as much as a token does.
-    const verifying = c.REGISTRATION_REQUIRES_TOKEN || c.REGISTRATION_REQUIRES_3PID !== 'none';
+    if (c.ENABLE_REGISTRATION_CAPTCHA) {
+      if (!c.CAPTCHA_SITE_KEY) {
+        ctx.addIssue({ code: 'custom', path: ['CAPTCHA_SITE_KEY'], message: 'is required when ENABLE_REGISTRATION_CAPTCHA=true' });
+      }
+      if (!c.CAPTCHA_SECRET) {
+        ctx.addIssue({ code: 'custom', path: ['CAPTCHA_SECRET'], message: 'is required when ENABLE_REGISTRATION_CAPTCHA=true' });
+      }
+    }
+    // As in Synapse, a captcha counts as verifying the registrant; accepting terms does not. A
+    // required email or phone number verifies the registrant as much as a token does.
+    const verifying = c.REGISTRATION_REQUIRES_TOKEN || c.ENABLE_REGISTRATION_CAPTCHA || c.REGISTRATION_REQUIRES_3PID !== 'none';
     if (c.ENABLE_REGISTRATION && !verifying && !c.ENABLE_REGISTRATION_WITHOUT_VERIFICATION) {
       ctx.addIssue({
         code: 'custom',
         path: ['ENABLE_REGISTRATION'],
         message:
           'open registration with nothing but m.login.dummy lets anyone create accounts; ' +
-          'set REGISTRATION_REQUIRES_TOKEN=true or REGISTRATION_REQUIRES_3PID, ' +
+          'set REGISTRATION_REQUIRES_TOKEN=true, ENABLE_REGISTRATION_CAPTCHA=true or REGISTRATION_REQUIRES_3PID, ' +
           'or opt in with ENABLE_REGISTRATION_WITHOUT_VERIFICATION=true',
       });
     }
@@ -278,6 +393,23 @@ const schema = z
   });
 
 type Raw = z.output<typeof schema>;
+
+/** One policy of m.login.terms: its version and, per language, the document's name and URL. */
+export interface TermsPolicy {
+  version: string;
+  documents: Record<string, { name: string; url: string }>;
+}
+
+export interface CaptchaConfig {
+  siteKey: string;
+  secret: string;
+  siteverifyUrl: string;
+  widgetScriptUrl: string;
+  widgetClass: string;
+  /** Origins the widget loads scripts, frames and connections from (for the page's CSP). */
+  cspSources: string[];
+  verifyTimeoutMs: number;
+}
 
 export interface Config {
   serverName: string;
@@ -329,14 +461,7 @@ export interface Config {
     leaseMs: number;
     sendTimeoutMs: number;
   };
-  password: {
-    minLength: number;
-    maxLength: number;
-    requireDigit: boolean;
-    requireSymbol: boolean;
-    requireLowercase: boolean;
-    requireUppercase: boolean;
-  };
+  password: PasswordPolicy;
   argon2: { memoryKiB: number; iterations: number; parallelism: number };
   accessTokenLifetimeMs: number;
   rateLimits: {
@@ -348,7 +473,14 @@ export interface Config {
     tokenValidityBurst: number;
     tokenFailures: number;
     tokenFailuresWindowMs: number;
+    fallbackPerMinute: number;
   };
+  /** m.login.recaptcha, when enabled. */
+  captcha: CaptchaConfig | undefined;
+  /** m.login.terms policies (empty: no terms stage). */
+  termsPolicies: Record<string, TermsPolicy>;
+  /** Origins allowed to frame the fallback pages (CSP frame-ancestors); empty: none. */
+  fallbackFrameAncestors: string[];
 }
 
 export class ConfigError extends Error {
@@ -446,8 +578,31 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       tokenValidityBurst: c.RATE_LIMIT_TOKEN_VALIDITY_BURST,
       tokenFailures: c.RATE_LIMIT_TOKEN_FAILURES,
       tokenFailuresWindowMs: c.RATE_LIMIT_TOKEN_FAILURES_WINDOW,
+      fallbackPerMinute: c.RATE_LIMIT_FALLBACK_PER_MINUTE,
     },
+    captcha: c.ENABLE_REGISTRATION_CAPTCHA
+      ? {
+          siteKey: c.CAPTCHA_SITE_KEY!,
+          secret: c.CAPTCHA_SECRET!,
+          siteverifyUrl: c.CAPTCHA_SITEVERIFY_URL,
+          widgetScriptUrl: c.CAPTCHA_WIDGET_SCRIPT_URL,
+          widgetClass: c.CAPTCHA_WIDGET_CLASS,
+          cspSources: c.CAPTCHA_CSP_SOURCES ?? defaultCaptchaSources(c.CAPTCHA_WIDGET_SCRIPT_URL),
+          verifyTimeoutMs: c.CAPTCHA_VERIFY_TIMEOUT,
+        }
+      : undefined,
+    termsPolicies: c.TERMS_POLICIES,
+    fallbackFrameAncestors: c.FALLBACK_FRAME_ANCESTORS ?? [],
   });
+}
+
+/**
+ * The widget script's own origin; Google's reCAPTCHA also loads from www.gstatic.com. hCaptcha
+ * and Turnstile load everything from their script's origin (hCaptcha: add https://*.hcaptcha.com).
+ */
+function defaultCaptchaSources(widgetScriptUrl: string): string[] {
+  const origin = new URL(widgetScriptUrl).origin;
+  return widgetScriptUrl === GOOGLE_WIDGET ? [origin, 'https://www.gstatic.com'] : [origin];
 }
 
 function deepFreeze<T>(o: T): Readonly<T> {

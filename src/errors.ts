@@ -85,4 +85,8 @@ export const errors = {
   stageUnauthorized: (detail: string) => new MatrixError(401, 'M_UNAUTHORIZED', detail),
   invalidRegistrationToken: () =>
     new MatrixError(401, 'M_UNAUTHORIZED', 'Invalid registration token: unknown, expired or used up.'),
+  captchaFailed: (detail = 'The captcha was not solved; try again.') => new MatrixError(401, 'M_UNAUTHORIZED', detail),
+  /** The captcha verifier could not be asked: the stage neither passes nor fails, the client retries later. */
+  captchaUnavailable: () =>
+    new MatrixError(503, 'M_UNKNOWN', 'The captcha could not be verified right now (verifier unreachable); try again shortly.'),
 } as const;

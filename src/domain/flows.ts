@@ -8,6 +8,8 @@ export const STAGE = {
   dummy: 'm.login.dummy',
   registrationToken: 'm.login.registration_token',
   password: 'm.login.password',
+  recaptcha: 'm.login.recaptcha',
+  terms: 'm.login.terms',
   emailIdentity: 'm.login.email.identity',
   msisdn: 'm.login.msisdn',
 } as const;
@@ -19,24 +21,40 @@ export interface RegistrationFlowConfig {
   requiresToken: boolean;
   /** Defaults to 'none'. */
   requires3pid?: Requires3pid;
+  /** m.login.recaptcha is configured (site key, secret, verifier URL). */
+  captcha?: boolean;
+  /** Policies the user must accept (m.login.terms). */
+  terms?: boolean;
+}
+
+/**
+ * The gates every registration flow starts with, cheapest first: a pre-shared token, a captcha,
+ * then accepting the policies. They come before any stage that costs the operator something
+ * (sending an email or a text), so a spammer pays the cheap checks before anything expensive.
+ */
+export function registrationGates(c: RegistrationFlowConfig): string[] {
+  const gates: string[] = [];
+  if (c.requiresToken) gates.push(STAGE.registrationToken);
+  if (c.captcha) gates.push(STAGE.recaptcha);
+  if (c.terms) gates.push(STAGE.terms);
+  return gates;
 }
 
 /**
  * The flows POST /register offers for a configuration. A required 3PID gives one flow per
- * accepted medium; with a registration token as well, the token comes first (cheap, and it keeps
- * strangers from making us send mail) and the email or phone stage last.
+ * accepted medium: the cheap gates first (token, captcha, terms: they keep strangers from making
+ * us send mail), the email or phone stage last.
  */
 export function registrationFlows(c: RegistrationFlowConfig): Flow[] {
+  const gates = registrationGates(c);
   const threepid = c.requires3pid ?? 'none';
   const media: string[] =
     threepid === 'email' ? [STAGE.emailIdentity]
     : threepid === 'msisdn' ? [STAGE.msisdn]
     : threepid === 'either' ? [STAGE.emailIdentity, STAGE.msisdn]
     : [];
-  if (media.length > 0) {
-    return media.map((m) => (c.requiresToken ? [STAGE.registrationToken, m] : [m]));
-  }
-  if (c.requiresToken) return [[STAGE.registrationToken]];
+  if (media.length > 0) return media.map((m) => [...gates, m]);
+  if (gates.length > 0) return [gates];
   return [[STAGE.dummy]];
 }
 

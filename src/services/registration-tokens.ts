@@ -52,7 +52,7 @@ const MAX_GENERATION_ATTEMPTS = 10;
 export function createRegistrationTokenService(deps: { db: Db; clock: Clock; random: Random }): RegistrationTokenService {
   const { db, clock, random } = deps;
 
-  const notFound = () => errors.notFound('No such registration token.');
+  const notFound = (token: string) => errors.notFound(`No such registration token: ${token}`);
 
   function checkUses(v: unknown): number | null {
     if (v === null) return null;
@@ -90,7 +90,7 @@ export function createRegistrationTokenService(deps: { db: Db; clock: Clock; ran
     async get(token) {
       await releaseLapsedHolds(db, clock.now(), token);
       const row = await getRegistrationToken(db, token);
-      if (!row) throw notFound();
+      if (!row) throw notFound(token);
       return view(row);
     },
 
@@ -102,12 +102,13 @@ export function createRegistrationTokenService(deps: { db: Db; clock: Clock; ran
         if (typeof req.token !== 'string' || !TOKEN_GRAMMAR.test(req.token)) {
           throw errors.invalidParam('token must consist only of A-Z, a-z, 0-9, ".", "_", "~" and "-", and be at most 64 characters');
         }
-        if (req.length !== undefined) throw errors.invalidParam('token and length cannot both be given');
+        // As in Synapse, `length` only applies when no token is given.
         const row = await insertRegistrationToken(db, { token: req.token, usesAllowed, expiryTime, now });
         if (!row) throw errors.invalidParam(`Token already exists: ${req.token}`);
         return view(row);
       }
-      const length = req.length ?? 16;
+      // Only an absent length takes the default: null is not an integer (as in Synapse).
+      const length = req.length === undefined ? 16 : req.length;
       if (typeof length !== 'number' || !Number.isInteger(length) || length < 1 || length > 64) {
         throw errors.invalidParam('length must be an integer from 1 to 64');
       }
@@ -125,12 +126,12 @@ export function createRegistrationTokenService(deps: { db: Db; clock: Clock; ran
       if ('expiry_time' in changes) patch.expiryTime = checkExpiry(changes.expiry_time, now);
       await releaseLapsedHolds(db, now, token);
       const row = await updateRegistrationToken(db, token, patch);
-      if (!row) throw notFound();
+      if (!row) throw notFound(token);
       return view(row);
     },
 
     async remove(token) {
-      if (!(await deleteRegistrationToken(db, token))) throw notFound();
+      if (!(await deleteRegistrationToken(db, token))) throw notFound(token);
     },
   };
 }

@@ -9,8 +9,10 @@ import { passwordBindingDigest, type PasswordHasher } from '../lib/secrets.js';
 import type { Db, Queryable } from '../store/db.js';
 import { completeTokenUse } from '../store/registration-tokens.js';
 import { recordUiaResult, spendUiaSession, unmarkStage, type UiaSessionRow } from '../store/uia-sessions.js';
+import { recordPolicyAcceptances } from '../store/policy-acceptances.js';
 import { insertUser, localpartExists } from '../store/users.js';
 import type { UiaBody, UiaEngine } from '../uia/engine.js';
+import type { TermsAcceptance } from '../uia/stages/terms.js';
 import type { LoginIssuer, LoginTokens } from './logins.js';
 import type { ThreepidService } from './threepid.js';
 
@@ -43,7 +45,7 @@ export interface RegistrationService {
 }
 
 export interface RegistrationDeps {
-  config: Pick<Config, 'serverName' | 'registration' | 'password'>;
+  config: Pick<Config, 'serverName' | 'registration' | 'password' | 'captcha' | 'termsPolicies'>;
   db: Db;
   clock: Clock;
   random: Random;
@@ -64,6 +66,8 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
   const { config, db, clock, random, hasher, uia, logins, threepids } = deps;
   const flows = registrationFlows({
     requiresToken: config.registration.requiresToken,
+    captcha: config.captcha !== undefined,
+    terms: Object.keys(config.termsPolicies).length > 0,
     requires3pid: config.registration.requires3pid,
   });
   const rules = { serverName: config.serverName, reserved: config.registration.reservedUsernames };
@@ -109,6 +113,7 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
     const passwordHash = session.password_hash;
     const localpart = typeof session.binding.username === 'string' ? session.binding.username : undefined;
     const token = (session.completed[STAGE.registrationToken] as { token?: string } | undefined)?.token;
+    const terms = (session.completed[STAGE.terms] as TermsAcceptance | undefined)?.policies;
     const now = clock.now();
     try {
       const body = await db.tx(async (q) => {
@@ -121,6 +126,8 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
         const ids = await threepids.consumeForOperation(q, session.completed, 'registration');
         await threepids.bindAll(q, userId, ids);
         await recordUiaResult(q, session.session_id, { user_id: userId });
+        // The policy versions presented when the terms stage completed (spec: track them).
+        if (terms !== undefined) await recordPolicyAcceptances(q, userId, terms, now);
         if (token !== undefined && !(await completeTokenUse(q, { token, sessionId: session.session_id, now }))) {
           throw new TokenLapsed();
         }

@@ -21,7 +21,7 @@ export async function recordFailure(q: Queryable, key: string, now: number, wind
   const r = await q.query<{ count: number; window_end: number }>(
     `INSERT INTO failure_counters (key, window_end, count) VALUES ($1, $2::bigint + $3::bigint, 1)
      ON CONFLICT (key) DO UPDATE SET
-       count      = CASE WHEN failure_counters.window_end <= $2 THEN 1 ELSE failure_counters.count + 1 END,
+       count      = CASE WHEN failure_counters.window_end <= $2::bigint THEN 1 ELSE failure_counters.count + 1 END,
        window_end = CASE WHEN failure_counters.window_end <= $2 THEN $2::bigint + $3::bigint ELSE failure_counters.window_end END
      RETURNING count, window_end`,
     [key, now, windowMs],

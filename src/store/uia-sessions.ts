@@ -11,6 +11,8 @@ export interface UiaSessionRow {
   expires_at: number;
   spent_at: number | null;
   result: Record<string, unknown> | null;
+  /** The fallback pages' anti-CSRF token (set when a page is first served). */
+  fallback_csrf: string | null;
 }
 
 export async function createUiaSession(
@@ -64,6 +66,15 @@ export async function markStageCompleted(
     [sessionId, stage, JSON.stringify(data ?? true)],
   );
   return r.rows[0];
+}
+
+/** The session's fallback anti-CSRF token: the stored one, or `candidate` if it had none yet. */
+export async function ensureFallbackCsrf(q: Queryable, sessionId: string, candidate: string): Promise<string | undefined> {
+  const r = await q.query<{ fallback_csrf: string }>(
+    `UPDATE uia_sessions SET fallback_csrf = COALESCE(fallback_csrf, $2) WHERE session_id = $1 RETURNING fallback_csrf`,
+    [sessionId, candidate],
+  );
+  return r.rows[0]?.fallback_csrf;
 }
 
 /** Removes a completed stage (its effect lapsed, e.g. a token hold that could not be renewed). */

@@ -51,7 +51,29 @@ export interface UiaEngine {
   challenge(session: UiaSessionRow, flows: Flow[], error?: MatrixError): UiaBody;
   /** Runs the submitted stage, if any, and says whether a flow is now complete. */
   authenticate(session: UiaSessionRow, req: UiaRequest): Promise<UiaOutcome>;
+  /** A session that may still be continued (known, not expired, not spent), for the fallback pages. */
+  load(sessionId: string): Promise<SessionLookup>;
+  /** Where one stage stands in a session: whether it is offered, allowed now, or already done. */
+  stageState(session: UiaSessionRow, flows: Flow[], type: string): StageState;
+  /**
+   * Runs one stage in a session (the fallback page's submission): the same checks as a stage in
+   * `authenticate` (offered, flow order, the stage's own check), then records it as completed.
+   */
+  attemptStage(session: UiaSessionRow, flows: Flow[], auth: Record<string, unknown>, ip: string): Promise<StageAttempt>;
+  /** The stage module for a type, if this service implements it. */
+  stage(type: string): Stage | undefined;
 }
+
+export type SessionLookup =
+  | { status: 'live'; session: UiaSessionRow }
+  | { status: 'unknown' }
+  | { status: 'spent' };
+
+export type StageState = 'not_offered' | 'completed' | 'blocked' | 'allowed';
+
+export type StageAttempt =
+  | { ok: true; session: UiaSessionRow }
+  | { ok: false; error: MatrixError };
 
 export interface UiaEngineDeps {
   db: Db;
@@ -128,30 +150,59 @@ export function createUiaEngine(deps: UiaEngineDeps): UiaEngine {
     },
 
     async authenticate(session, req) {
-      const completed = () => new Set(Object.keys(session.completed));
-      const type = req.auth?.type;
-      if (type !== undefined) {
-        if (typeof type !== 'string') throw errors.badJson('auth.type must be a string');
-        const stage = stages.get(type);
-        if (!stage || !offeredStages(req.flows).has(type)) {
-          return { status: 'auth_required', body: body(session, req.flows, errors.stageForbidden(`Authentication type ${type} is not offered here.`)) };
-        }
-        // A completed stage is not retried: answer with the session's state (or the result).
-        if (!completed().has(type)) {
-          if (!stageAllowed(req.flows, completed(), type)) {
-            const err = errors.stageForbidden(`Complete the earlier stages of a flow before ${type}.`);
-            return { status: 'auth_required', body: body(session, req.flows, err) };
-          }
-          const outcome = await stage.attempt(req.auth!, { session, ip: req.ip, now: clock.now() });
-          if (!outcome.ok) return { status: 'auth_required', body: body(session, req.flows, outcome.error) };
-          const updated = await markStageCompleted(db, session.session_id, type, outcome.data ?? true);
-          if (!updated) throw errors.sessionSpent();
-          session = updated;
-        }
+      if (req.auth?.type !== undefined) {
+        const attempt = await attemptStage(session, req.flows, req.auth, req.ip);
+        if (!attempt.ok) return { status: 'auth_required', body: body(session, req.flows, attempt.error) };
+        session = attempt.session;
       }
-      const flow = completedFlow(req.flows, completed());
+      const flow = completedFlow(req.flows, new Set(Object.keys(session.completed)));
       if (flow) return { status: 'complete', session, flow };
       return { status: 'auth_required', body: body(session, req.flows) };
     },
+
+    async load(sessionId) {
+      const found = sessionId.length <= 255 ? await findUiaSession(db, sessionId) : undefined;
+      if (!found || found.expires_at <= clock.now()) return { status: 'unknown' };
+      if (found.spent_at !== null) return { status: 'spent' };
+      return { status: 'live', session: found };
+    },
+
+    stageState,
+    attemptStage,
+    stage: (type) => stages.get(type),
   };
+
+  function stageState(session: UiaSessionRow, flows: Flow[], type: string): StageState {
+    if (!stages.has(type) || !offeredStages(flows).has(type)) return 'not_offered';
+    const completed = new Set(Object.keys(session.completed));
+    if (completed.has(type)) return 'completed';
+    return stageAllowed(flows, completed, type) ? 'allowed' : 'blocked';
+  }
+
+  async function attemptStage(
+    session: UiaSessionRow,
+    flows: Flow[],
+    auth: Record<string, unknown>,
+    ip: string,
+  ): Promise<StageAttempt> {
+    const type = auth.type;
+    if (typeof type !== 'string') throw errors.badJson('auth.type must be a string');
+    switch (stageState(session, flows, type)) {
+      case 'not_offered':
+        return { ok: false, error: errors.stageForbidden(`Authentication type ${type} is not offered here.`) };
+      // A completed stage is not retried: answer with the session's state (or the result).
+      case 'completed':
+        return { ok: true, session };
+      case 'blocked':
+        return { ok: false, error: errors.stageForbidden(`Complete the earlier stages of a flow before ${type}.`) };
+      case 'allowed': {
+        const outcome = await stages.get(type)!.attempt(auth, { session, ip, now: clock.now() });
+        if (!outcome.ok) return { ok: false, error: outcome.error };
+        const updated = await markStageCompleted(db, session.session_id, type, outcome.data ?? true);
+        // A racing request spent the session between our read and this write.
+        if (!updated) throw errors.sessionSpent();
+        return { ok: true, session: updated };
+      }
+    }
+  }
 }

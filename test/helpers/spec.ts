@@ -106,3 +106,35 @@ function errorValidator() {
   }
   return errorSchema;
 }
+
+/**
+ * The spec's m.login.terms params definition (client-server API, "Terms of service at
+ * registration"), which the excerpts in ../shared/spec do not include as a file: `policies` maps
+ * a policy ID to `{version, <language>: {name, url}}`; URLs are http(s).
+ */
+const TERMS_PARAMS_SCHEMA = {
+  type: 'object',
+  required: ['policies'],
+  properties: {
+    policies: {
+      type: 'object',
+      additionalProperties: {
+        type: 'object',
+        required: ['version'],
+        properties: { version: { type: 'string' } },
+        additionalProperties: {
+          type: 'object',
+          required: ['name', 'url'],
+          properties: { name: { type: 'string' }, url: { type: 'string', pattern: '^https?://' } },
+        },
+      },
+    },
+  },
+};
+let termsParams: ReturnType<Ajv2020['compile']> | undefined;
+
+/** Asserts an m.login.terms params object matches the spec's definition. */
+export function expectTermsParams(params: unknown): void {
+  termsParams ??= ajv.compile(TERMS_PARAMS_SCHEMA);
+  expect(termsParams(params) ? [] : termsParams.errors).toEqual([]);
+}

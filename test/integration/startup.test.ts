@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MAIN = path.join(ROOT, 'src/main.ts');
 
-function run(env: Record<string, string>, untilReady?: (out: string) => boolean, timeoutMs = 60_000) {
+function run(env: Record<string, string>, untilReady?: (out: string) => boolean, timeoutMs = 120_000) {
   return new Promise<{ code: number | null; stderr: string; stdout: string; kill: () => void }>((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
       cwd: ROOT,
@@ -78,7 +78,7 @@ describe('start-up', () => {
     expect(r.stderr).toMatch(/^configuration error: ENABLE_REGISTRATION: .*ENABLE_REGISTRATION_WITHOUT_VERIFICATION=true/m);
   });
 
-  it('starts on the embedded database with DATABASE_URL unset and serves a full dummy registration', async () => {
+  it('starts on the embedded database with DATABASE_URL unset and serves a full dummy registration', { timeout: 180_000 }, async () => {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'mrs-start-'));
     const port = await freePort();
     const r = await run(

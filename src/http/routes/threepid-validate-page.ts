@@ -7,9 +7,8 @@ import { MatrixError } from '../../errors.js';
 import { CLIENT_SECRET_GRAMMAR } from '../../domain/threepid.js';
 import { escapeHtml } from '../../services/threepid-messages.js';
 import { VALIDATE_PAGE_PATH, type ThreepidService } from '../../services/threepid.js';
+import { FormBody } from '../body.js';
 import { ipLimit } from '../rate-limit.js';
-
-const FORM_LIMIT = 4096;
 
 function page(reply: FastifyReply, status: number, title: string, body: string): FastifyReply {
   return reply
@@ -63,33 +62,29 @@ export function threepidValidatePage(app: FastifyInstance, deps: { threepids: Th
     },
   });
 
-  // The form posts application/x-www-form-urlencoded; only this route parses it.
-  void app.register(async (scope) => {
-    scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: FORM_LIMIT }, (_req, body, done) => {
-      done(null, Object.fromEntries(new URLSearchParams(body as string)));
-    });
-    scope.route({
-      method: 'POST',
-      url: VALIDATE_PAGE_PATH,
-      onRequest: limit,
-      handler: async (request, reply) => {
-        const b = (typeof request.body === 'object' && request.body !== null ? request.body : {}) as Record<string, unknown>;
-        const sid = field(b.sid) ?? '';
-        const secret = field(b.client_secret) ?? '';
-        const token = field(b.token) ?? '';
-        let nextLink: string | null;
-        try {
-          ({ nextLink } = await threepids.submitToken({ sid, clientSecret: secret, token, ip: request.ip }));
-        } catch (err) {
-          if (!(err instanceof MatrixError)) throw err;
-          if (err.status === 429) {
-            return page(reply, 429, 'Too many attempts', '<p>Too many attempts. Wait a while, or ask your app to send a new message.</p>');
-          }
-          return page(reply, 400, 'Validation failed', '<p>This link is wrong or has expired, or was already used. Ask your app to send a new message.</p>');
+  // The form posts application/x-www-form-urlencoded (parsed as a FormBody for this route only).
+  app.route({
+    method: 'POST',
+    url: VALIDATE_PAGE_PATH,
+    config: { formBody: true },
+    onRequest: limit,
+    handler: async (request, reply) => {
+      const form = request.body instanceof FormBody ? request.body.fields : new Map<string, string>();
+      const sid = form.get('sid') ?? '';
+      const secret = form.get('client_secret') ?? '';
+      const token = form.get('token') ?? '';
+      let nextLink: string | null;
+      try {
+        ({ nextLink } = await threepids.submitToken({ sid, clientSecret: secret, token, ip: request.ip }));
+      } catch (err) {
+        if (!(err instanceof MatrixError)) throw err;
+        if (err.status === 429) {
+          return page(reply, 429, 'Too many attempts', '<p>Too many attempts. Wait a while, or ask your app to send a new message.</p>');
         }
-        if (nextLink) return reply.code(303).header('cache-control', 'no-store').header('referrer-policy', 'no-referrer').redirect(nextLink, 303);
-        return page(reply, 200, 'Address confirmed', '<p>Thank you: your address is confirmed. Return to your app to continue.</p>');
-      },
-    });
+        return page(reply, 400, 'Validation failed', '<p>This link is wrong or has expired, or was already used. Ask your app to send a new message.</p>');
+      }
+      if (nextLink) return reply.code(303).header('cache-control', 'no-store').header('referrer-policy', 'no-referrer').redirect(nextLink, 303);
+      return page(reply, 200, 'Address confirmed', '<p>Thank you: your address is confirmed. Return to your app to continue.</p>');
+    },
   });
 }

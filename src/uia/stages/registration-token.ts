@@ -45,5 +45,18 @@ export function createRegistrationTokenStage(deps: RegistrationTokenStageDeps): 
       }
       return { ok: true, data: { token } };
     },
+    fallback: {
+      title: 'Registration token',
+      instructions: 'This server admits new accounts with a registration token. Enter the token you were given.',
+      submitLabel: 'Continue',
+      fields: () => [
+        { kind: 'text', name: 'token', label: 'Registration token', autocomplete: 'off', maxLength: 64 },
+      ],
+      toAuth: (form) => {
+        const token = (form.get('token') ?? '').trim();
+        if (token === '') return { ok: false, message: 'Enter your registration token.' };
+        return { ok: true, auth: { type: STAGE.registrationToken, token } };
+      },
+    },
   };
 }
