@@ -24,6 +24,14 @@ describe('registrationFlows with REGISTRATION_REQUIRES_3PID', () => {
     expect(stageAllowed(flows, new Set(), E)).toBe(false);
     expect(stageAllowed(flows, new Set([T]), E)).toBe(true);
   });
+  it('puts the email or phone stage after every gate (token, captcha, terms)', () => {
+    const gates = [T, 'm.login.recaptcha', 'm.login.terms'];
+    expect(registrationFlows({ requiresToken: true, captcha: true, terms: true, requires3pid: 'either' })).toEqual([
+      [...gates, E],
+      [...gates, M],
+    ]);
+    expect(registrationFlows({ requiresToken: false, terms: true, requires3pid: 'msisdn' })).toEqual([['m.login.terms', M]]);
+  });
   it('defaults to no 3PID', () => {
     expect(registrationFlows({ requiresToken: false })).toEqual([['m.login.dummy']]);
   });
