@@ -5,7 +5,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { registerBodyParser } from './http/body.js';
 import { registerCors } from './http/cors.js';
-import { registerErrorHandling } from './http/errors.js';
+import { clientErrorHandler, frameworkErrors, registerErrorHandling, registerExpectationHandler } from './http/errors.js';
 import { registerRateLimit } from './http/rate-limit.js';
 import { createAdminGuard } from './http/admin-auth.js';
 import { adminRegistrationTokenRoutes } from './http/routes/admin-registration-tokens.js';
@@ -19,6 +19,16 @@ import { createDelivery } from './lib/delivery.js';
 import { createOutboxWorker, type OutboxWorker } from './services/outbox.js';
 import { createThreepidService } from './services/threepid.js';
 import { createThreepidStage } from './uia/stages/threepid.js';
+import { accountDeactivateRoute } from './http/routes/account-deactivate.js';
+import { accountPasswordRoute } from './http/routes/account-password.js';
+import { introspectionRoute } from './http/routes/introspect.js';
+import { loginRoutes } from './http/routes/login.js';
+import { logoutRoutes } from './http/routes/logout.js';
+import { refreshRoute } from './http/routes/refresh.js';
+import { whoamiRoute } from './http/routes/whoami.js';
+import { changePassword, createAccountService } from './services/account.js';
+import { createPasswordResetService } from './services/password-reset.js';
+import { createAuthenticationService } from './services/authentication.js';
 import { cryptoRandom, systemClock, type Clock, type Random } from './lib/clock.js';
 import { createPasswordHasher, type PasswordHasher } from './lib/secrets.js';
 import { createLoginIssuer } from './services/logins.js';
@@ -29,6 +39,7 @@ import type { Db } from './store/db.js';
 import { createUiaEngine } from './uia/engine.js';
 import { dummyStage } from './uia/stages/dummy.js';
 import { createRegistrationTokenStage } from './uia/stages/registration-token.js';
+import { createDummyHash, createPasswordStage, createPasswordVerifier } from './uia/stages/password.js';
 import { createRecaptchaStage } from './uia/stages/recaptcha.js';
 import { createTermsStage } from './uia/stages/terms.js';
 import { authFallbackRoutes } from './http/routes/auth-fallback.js';
@@ -95,10 +106,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Query strings and URLs from hostile clients: bounded, and never a 500.
     routerOptions: { maxParamLength: 512, ignoreTrailingSlash: true },
     requestIdHeader: false,
+    // Malformed URLs and HTTP get Matrix errors too (http/errors.ts).
+    frameworkErrors,
+    clientErrorHandler,
     genReqId: () => random.string(16, 'abcdefghijklmnopqrstuvwxyz0123456789'),
   });
 
   registerErrorHandling(app);
+  registerExpectationHandler(app);
   registerBodyParser(app, config.bodyLimitBytes);
   registerCors(app);
   await registerRateLimit(app);
@@ -117,6 +132,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const threepids = createThreepidService({ config, db, clock, random, onQueued: () => outbox.kick() });
 
   const logins = createLoginIssuer({ clock, random, accessTokenLifetimeMs: config.accessTokenLifetimeMs });
+  // Computed once at start-up with the configured argon2id parameters: unknown users' logins are
+  // verified against it, so they cost the same one hash as known ones. (Its own hasher, so the
+  // start-up hash is not counted as a request's hash.)
+  const dummyHash = await createDummyHash(createPasswordHasher(config.argon2), random.bytes(32).toString('base64url'));
+  const verifier = createPasswordVerifier({
+    db,
+    hasher,
+    dummyHash,
+    budgets: {
+      perAccount: config.rateLimits.loginFailuresPerAccount,
+      perIp: config.rateLimits.loginFailuresPerIp,
+      windowMs: config.rateLimits.loginFailuresWindowMs,
+    },
+  });
   const uia = createUiaEngine({
     db,
     clock,
@@ -124,6 +153,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     sessionLifetimeMs: config.registration.uiaSessionLifetimeMs,
     stages: [
       dummyStage,
+      createPasswordStage({ verifier, serverName: config.serverName }),
       createRegistrationTokenStage({
         db,
         holdMs: config.registration.tokenHoldMs,
@@ -137,6 +167,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   const registration = createRegistrationService({ config, db, clock, random, hasher, uia, logins, threepids });
   const tokens = createRegistrationTokenService({ db, clock, random });
+  const auth = createAuthenticationService({ config, db, clock, logins, verifier });
+  const account = createAccountService({ config, db, clock, hasher, uia });
+  // A reset without an access token performs the same change as the account service.
+  const reset = createPasswordResetService({
+    config,
+    db,
+    clock,
+    hasher,
+    uia,
+    threepids,
+    applyPasswordChange: (q, c) => changePassword(q, c),
+  });
 
   registerRoute(app, { registration, limits: config.rateLimits });
   registerAvailableRoute(app, {
@@ -162,6 +204,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     perMinute: config.rateLimits.fallbackPerMinute,
   });
   adminRegistrationTokenRoutes(app, { tokens, requireAdmin: createAdminGuard(config.adminToken) });
+  loginRoutes(app, { auth, requestsPerMinute: config.rateLimits.loginRequestsPerMinute });
+  logoutRoutes(app, { auth });
+  refreshRoute(app, { auth });
+  whoamiRoute(app, { auth });
+  accountPasswordRoute(app, { auth, account, reset });
+  accountDeactivateRoute(app, { auth, account });
+  introspectionRoute(app, { auth, secret: config.introspectionSecret });
 
   const maintenance = createMaintenance({ db, clock });
   const interval = deps.maintenanceIntervalMs ?? 60_000;

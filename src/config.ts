@@ -275,6 +275,7 @@ const schema = z
     ]),
 
     ADMIN_TOKEN: secret(32),
+    INTROSPECTION_SECRET: secret(32),
 
     PASSWORD_MIN_LENGTH: int(10, 1, 1024),
     PASSWORD_MAX_LENGTH: int(512, 8, 65536),
@@ -298,6 +299,10 @@ const schema = z
     RATE_LIMIT_TOKEN_VALIDITY_BURST: int(5, 1, 1_000_000),
     RATE_LIMIT_TOKEN_FAILURES: int(5, 1, 1_000_000),
     RATE_LIMIT_TOKEN_FAILURES_WINDOW: duration('10m', 1000),
+    RATE_LIMIT_LOGIN_REQUESTS_PER_MINUTE: int(60, 1, 1_000_000),
+    RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT: int(5, 1, 1_000_000),
+    RATE_LIMIT_LOGIN_FAILURES_PER_IP: int(20, 1, 1_000_000),
+    RATE_LIMIT_LOGIN_FAILURES_WINDOW: duration('10m', 1000),
 
     SMTP_URL: z
       .string()
@@ -461,6 +466,8 @@ export interface Config {
     leaseMs: number;
     sendTimeoutMs: number;
   };
+  /** Shared secret of the token introspection endpoint; unset: the endpoint is off. */
+  introspectionSecret: string | undefined;
   password: PasswordPolicy;
   argon2: { memoryKiB: number; iterations: number; parallelism: number };
   accessTokenLifetimeMs: number;
@@ -473,6 +480,11 @@ export interface Config {
     tokenValidityBurst: number;
     tokenFailures: number;
     tokenFailuresWindowMs: number;
+    loginRequestsPerMinute: number;
+    /** Failed password checks (login and the m.login.password UIA stage) per account and per IP. */
+    loginFailuresPerAccount: number;
+    loginFailuresPerIp: number;
+    loginFailuresWindowMs: number;
     fallbackPerMinute: number;
   };
   /** m.login.recaptcha, when enabled. */
@@ -559,6 +571,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       leaseMs: c.OUTBOX_LEASE,
       sendTimeoutMs: c.OUTBOX_SEND_TIMEOUT,
     },
+    introspectionSecret: c.INTROSPECTION_SECRET,
     password: {
       minLength: c.PASSWORD_MIN_LENGTH,
       maxLength: c.PASSWORD_MAX_LENGTH,
@@ -578,6 +591,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       tokenValidityBurst: c.RATE_LIMIT_TOKEN_VALIDITY_BURST,
       tokenFailures: c.RATE_LIMIT_TOKEN_FAILURES,
       tokenFailuresWindowMs: c.RATE_LIMIT_TOKEN_FAILURES_WINDOW,
+      loginRequestsPerMinute: c.RATE_LIMIT_LOGIN_REQUESTS_PER_MINUTE,
+      loginFailuresPerAccount: c.RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT,
+      loginFailuresPerIp: c.RATE_LIMIT_LOGIN_FAILURES_PER_IP,
+      loginFailuresWindowMs: c.RATE_LIMIT_LOGIN_FAILURES_WINDOW,
       fallbackPerMinute: c.RATE_LIMIT_FALLBACK_PER_MINUTE,
     },
     captcha: c.ENABLE_REGISTRATION_CAPTCHA

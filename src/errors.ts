@@ -25,6 +25,12 @@ export const errors = {
   missingParam: (name: string) => new MatrixError(400, 'M_MISSING_PARAM', `Missing parameter: ${name}`),
   invalidParam: (detail: string) => new MatrixError(400, 'M_INVALID_PARAM', detail),
   tooLarge: () => new MatrixError(413, 'M_TOO_LARGE', 'Request body too large.'),
+  uriTooLong: () => new MatrixError(414, 'M_TOO_LARGE', 'Request URI too long.'),
+  headersTooLarge: () => new MatrixError(431, 'M_TOO_LARGE', 'Request headers too large.'),
+  // HTTP that Node's parser refuses (bad request line, header or framing) never reaches a route.
+  malformedHttp: () => new MatrixError(400, 'M_UNKNOWN', 'Malformed HTTP request.'),
+  requestTimeout: () => new MatrixError(408, 'M_UNKNOWN', 'Request timed out.'),
+  expectationFailed: () => new MatrixError(417, 'M_UNKNOWN', 'Unsupported Expect header.'),
   unrecognized: () => new MatrixError(404, 'M_UNRECOGNIZED', 'Unrecognized request.'),
   methodNotAllowed: () => new MatrixError(405, 'M_UNRECOGNIZED', 'Method not allowed for this endpoint.'),
   notFound: (detail = 'Not found.') => new MatrixError(404, 'M_NOT_FOUND', detail),
@@ -40,6 +46,18 @@ export const errors = {
   missingToken: () => new MatrixError(401, 'M_MISSING_TOKEN', 'Missing access token.'),
   unknownToken: (detail = 'Unknown access token.', softLogout = false) =>
     new MatrixError(401, 'M_UNKNOWN_TOKEN', detail, softLogout ? { soft_logout: true } : {}),
+  /** An access token past its lifetime: the client may refresh it or log in again on the same device. */
+  expiredToken: () => new MatrixError(401, 'M_UNKNOWN_TOKEN', 'Access token has expired.', { soft_logout: true }),
+  guestAccessForbidden: () => new MatrixError(403, 'M_GUEST_ACCESS_FORBIDDEN', 'Guest access is not allowed here.'),
+  introspectionDisabled: () =>
+    new MatrixError(403, 'M_FORBIDDEN', 'Token introspection is disabled: set INTROSPECTION_SECRET to enable it.'),
+
+  // Login. One message for a wrong password, an unknown user and a deactivated account, so the
+  // answer does not tell them apart.
+  loginFailed: () => new MatrixError(403, 'M_FORBIDDEN', 'Invalid username or password.'),
+  unknownLoginType: () => new MatrixError(400, 'M_UNKNOWN', 'Bad login type.'),
+  unknownIdentifierType: () => new MatrixError(400, 'M_UNKNOWN', 'Unsupported login identifier type.'),
+  unknownRefreshToken: () => new MatrixError(401, 'M_UNKNOWN_TOKEN', 'Unknown refresh token.'),
 
   // Registration.
   registrationDisabled: () => new MatrixError(403, 'M_FORBIDDEN', 'Registration is disabled on this homeserver.'),
@@ -82,6 +100,8 @@ export const errors = {
 
   // UIA stage failures: carried inside a 401 UIA body, not thrown as the response itself.
   stageForbidden: (detail: string) => new MatrixError(401, 'M_FORBIDDEN', detail),
+  stageWrongPassword: () => new MatrixError(401, 'M_FORBIDDEN', 'Invalid password.'),
+  stageWrongUser: () => new MatrixError(401, 'M_FORBIDDEN', 'You can only authenticate as the user making this request.'),
   stageUnauthorized: (detail: string) => new MatrixError(401, 'M_UNAUTHORIZED', detail),
   invalidRegistrationToken: () =>
     new MatrixError(401, 'M_UNAUTHORIZED', 'Invalid registration token: unknown, expired or used up.'),

@@ -1,6 +1,8 @@
 // The one error handler: every failure leaves as a Matrix error body with the right status;
 // internal failures are logged and answered M_UNKNOWN, never with a stack trace.
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { Socket } from 'node:net';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errors, MatrixError } from '../errors.js';
 import { isConnectionError } from '../store/db.js';
 
@@ -18,6 +20,8 @@ function toMatrixError(err: FastifyError | MatrixError | Error): MatrixError | u
     case 'FST_ERR_BAD_URL':
     case 'FST_ERR_ASYNC_CONSTRAINT':
       return errors.unrecognized();
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return errors.uriTooLong();
   }
   if (isConnectionError(err)) return errors.unavailable();
   const status = (err as FastifyError).statusCode;
@@ -57,5 +61,49 @@ export function registerErrorHandling(app: FastifyInstance): void {
     const known = patterns.some((p) => p.re.test(path) && !p.methods.has(request.method));
     const e = known ? errors.methodNotAllowed() : errors.unrecognized();
     return reply.code(e.status).send(e.body());
+  });
+}
+
+/**
+ * Fastify's `frameworkErrors` option: errors its router raises before any route or hook runs
+ * (a URL that is not valid percent-encoded UTF-8, an over-long path parameter). Without it they
+ * leave as Fastify's own JSON, not a Matrix error.
+ */
+export function frameworkErrors(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const e = toMatrixError(err) ?? errors.unrecognized();
+  void reply.code(e.status).send(e.body());
+}
+
+/**
+ * Fastify's `clientErrorHandler` option: requests Node's HTTP parser refuses (bad request line,
+ * invalid header, broken chunked framing, headers over the size limit, a timed-out request) are
+ * answered on the raw socket with a Matrix error, then the connection is closed.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const e =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? errors.requestTimeout()
+    : err.code === 'HPE_HEADER_OVERFLOW' ? errors.headersTooLarge()
+    : errors.malformedHttp();
+  const body = JSON.stringify(e.body());
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status]}\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
+}
+
+/**
+ * Node answers a request whose Expect header is not 100-continue with a bare 417 unless the
+ * server listens for 'checkExpectation'; this sends the same status as a Matrix error.
+ */
+export function registerExpectationHandler(app: FastifyInstance): void {
+  app.server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
+    const e = errors.expectationFailed();
+    const body = JSON.stringify(e.body());
+    res.writeHead(e.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' });
+    res.end(body);
   });
 }

@@ -3,7 +3,7 @@
 import type { Clock, Random } from '../lib/clock.js';
 import { newToken, tokenHash } from '../lib/secrets.js';
 import type { Queryable } from '../store/db.js';
-import { createLogin } from '../store/devices.js';
+import { createLogin, rotateRefreshToken } from '../store/devices.js';
 
 export interface LoginTokens {
   device_id: string;
@@ -15,6 +15,11 @@ export interface LoginTokens {
 export interface LoginIssuer {
   /** Creates the login inside the caller's transaction (q). */
   issue(q: Queryable, a: { userId: string; deviceId?: string; displayName?: string; refresh: boolean }): Promise<LoginTokens>;
+  /**
+   * Exchanges a refresh token for new tokens on the same device, inside the caller's
+   * transaction (see rotateRefreshToken); undefined for an unknown or retired refresh token.
+   */
+  refresh(q: Queryable, refreshToken: string): Promise<Required<Omit<LoginTokens, 'device_id'>> | undefined>;
   newDeviceId(): string;
 }
 
@@ -25,6 +30,20 @@ export function createLoginIssuer(deps: { clock: Clock; random: Random; accessTo
   const newDeviceId = () => random.string(10, DEVICE_ALPHABET);
   return {
     newDeviceId,
+    async refresh(q, presented) {
+      const now = clock.now();
+      const accessToken = newToken(random, 'mat_');
+      const refreshToken = newToken(random, 'mrt_');
+      const rotated = await rotateRefreshToken(q, {
+        presentedHash: tokenHash(presented),
+        refreshHash: tokenHash(refreshToken),
+        accessHash: tokenHash(accessToken),
+        now,
+        accessExpiresAt: now + deps.accessTokenLifetimeMs,
+      });
+      if (!rotated) return undefined;
+      return { access_token: accessToken, refresh_token: refreshToken, expires_in_ms: deps.accessTokenLifetimeMs };
+    },
     async issue(q, a) {
       const now = clock.now();
       const deviceId = a.deviceId ?? newDeviceId();

@@ -88,6 +88,9 @@ export function createRegistrationTokenService(deps: { db: Db; clock: Clock; ran
     },
 
     async get(token) {
+      // A string outside the token grammar names no token (and may hold bytes, such as NUL,
+      // that Postgres text cannot carry): answer without asking the database.
+      if (!TOKEN_GRAMMAR.test(token)) throw notFound(token);
       await releaseLapsedHolds(db, clock.now(), token);
       const row = await getRegistrationToken(db, token);
       if (!row) throw notFound(token);
@@ -124,6 +127,7 @@ export function createRegistrationTokenService(deps: { db: Db; clock: Clock; ran
       const patch: { usesAllowed?: number | null; expiryTime?: number | null } = {};
       if ('uses_allowed' in changes) patch.usesAllowed = checkUses(changes.uses_allowed);
       if ('expiry_time' in changes) patch.expiryTime = checkExpiry(changes.expiry_time, now);
+      if (!TOKEN_GRAMMAR.test(token)) throw notFound(token);
       await releaseLapsedHolds(db, now, token);
       const row = await updateRegistrationToken(db, token, patch);
       if (!row) throw notFound(token);
@@ -131,6 +135,7 @@ export function createRegistrationTokenService(deps: { db: Db; clock: Clock; ran
     },
 
     async remove(token) {
+      if (!TOKEN_GRAMMAR.test(token)) throw notFound(token);
       if (!(await deleteRegistrationToken(db, token))) throw notFound(token);
     },
   };

@@ -78,3 +78,8 @@ export function isConnectionError(err: unknown): boolean {
     /timeout exceeded when trying to connect|Connection terminated|connection timeout|Query read timeout|canceling statement due to statement timeout/i.test(err.message)
   );
 }
+
+/** True for a deadlock abort (40P01): the statement lost a lock-order race and may be retried. */
+export function isDeadlock(err: unknown): boolean {
+  return (err as { code?: string } | null)?.code === '40P01';
+}

@@ -42,3 +42,40 @@ export async function findUser(q: Queryable, userId: string): Promise<UserRow | 
   );
   return r.rows[0];
 }
+
+/**
+ * Locks the user's row against a concurrent password change or deactivation until the caller's
+ * transaction ends, if the account is still live and (when given) still has this password hash.
+ * A login that verified a password outside the transaction calls this before issuing tokens, so
+ * it cannot leave a live token behind a deactivation or a password change that committed first.
+ */
+export async function lockLiveUser(q: Queryable, userId: string, passwordHash?: string): Promise<boolean> {
+  const r = await q.query(
+    `SELECT 1 FROM users WHERE user_id = $1 AND deactivated_at IS NULL AND ($2::text IS NULL OR password_hash = $2)
+     FOR SHARE`,
+    [userId, passwordHash ?? null],
+  );
+  return (r.rowCount ?? 0) > 0;
+}
+
+/** Sets a live user's password hash; false when the account is deactivated (or unknown). */
+export async function setPasswordHash(q: Queryable, userId: string, passwordHash: string): Promise<boolean> {
+  const r = await q.query('UPDATE users SET password_hash = $2 WHERE user_id = $1 AND deactivated_at IS NULL', [
+    userId,
+    passwordHash,
+  ]);
+  return r.rowCount === 1;
+}
+
+/**
+ * Marks the account deactivated (the row stays, so the user ID is never registered again),
+ * records the erase request and drops the password hash. False when it already was deactivated.
+ */
+export async function markDeactivated(q: Queryable, userId: string, a: { now: number; erase: boolean }): Promise<boolean> {
+  const r = await q.query(
+    `UPDATE users SET deactivated_at = $2, erased = $3, password_hash = NULL
+      WHERE user_id = $1 AND deactivated_at IS NULL`,
+    [userId, a.now, a.erase],
+  );
+  return r.rowCount === 1;
+}

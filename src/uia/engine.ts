@@ -84,6 +84,7 @@ export interface UiaEngineDeps {
 }
 
 const SESSION_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+const SESSION_ID_GRAMMAR = /^[A-Za-z]{1,255}$/;
 
 export function createUiaEngine(deps: UiaEngineDeps): UiaEngine {
   const { db, clock, random } = deps;
@@ -121,7 +122,8 @@ export function createUiaEngine(deps: UiaEngineDeps): UiaEngine {
         });
       } else {
         if (typeof sessionId !== 'string') throw errors.badJson('auth.session must be a string');
-        const found = sessionId.length <= 255 ? await findUiaSession(db, sessionId) : undefined;
+        // Only strings that could be a session ID reach the database (no NUL, bounded length).
+        const found = SESSION_ID_GRAMMAR.test(sessionId) ? await findUiaSession(db, sessionId) : undefined;
         if (!found || found.expires_at <= now) {
           throw new MatrixError(400, 'M_UNKNOWN', 'Unknown or expired authentication session; start a new one.');
         }
@@ -161,7 +163,7 @@ export function createUiaEngine(deps: UiaEngineDeps): UiaEngine {
     },
 
     async load(sessionId) {
-      const found = sessionId.length <= 255 ? await findUiaSession(db, sessionId) : undefined;
+      const found = SESSION_ID_GRAMMAR.test(sessionId) ? await findUiaSession(db, sessionId) : undefined;
       if (!found || found.expires_at <= clock.now()) return { status: 'unknown' };
       if (found.spent_at !== null) return { status: 'spent' };
       return { status: 'live', session: found };

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { FixedClock } from '../../src/lib/clock.js';
+import type { PasswordHasher } from '../../src/lib/secrets.js';
 import type { Db } from '../../src/store/db.js';
 import type { TestDatabase } from './databases.js';
 
@@ -29,7 +30,7 @@ export interface TestApp {
 export async function startApp(
   database: TestDatabase,
   env: Record<string, string> = {},
-  opts: { clock?: FixedClock; logger?: boolean | Record<string, unknown>; outboxIntervalMs?: number } = {},
+  opts: { clock?: FixedClock; logger?: boolean | Record<string, unknown>; hasher?: PasswordHasher; outboxIntervalMs?: number } = {},
 ): Promise<TestApp> {
   const config = loadConfig({ ...BASE_ENV, ...env });
   const clock = opts.clock ?? new FixedClock(Date.now());
@@ -40,6 +41,7 @@ export async function startApp(
     clock,
     logger: opts.logger ?? false,
     maintenanceIntervalMs: 0,
+    hasher: opts.hasher,
     // The outbox worker is driven by hand (app.outbox.runOnce()) unless a test starts it.
     outboxIntervalMs: opts.outboxIntervalMs ?? 0,
   });

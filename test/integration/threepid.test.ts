@@ -1,8 +1,9 @@
 // Email and phone validation against a real SMTP server (smtp-server) and a real HTTP server
 // playing the SMS gateway, on every test database: requestToken, the link page (GET shows a
 // button, POST validates), submit_url, the m.login.email.identity / m.login.msisdn stages,
-// binding at registration, the non-revealing answers, budgets, and the outbox's delivery
-// guarantees (outage, retries, two workers).
+// binding at registration, the non-revealing answers, budgets, the outbox's delivery guarantees
+// (outage, retries, two workers), password reset by email and phone, and unbinding at
+// deactivation.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASE_KINDS, openTestDatabase, type TestDatabase } from '../helpers/databases.js';
 import { startApp, uniqueName, type TestApp } from '../helpers/app.js';
@@ -449,5 +450,125 @@ describe.each(DATABASE_KINDS)('third-party identifiers (%s)', (kind) => {
       delivery.close();
       await other?.close();
     }
+  });
+  /** Registers by email and returns the login (user_id, access_token) and the address. */
+  async function registerAccountByEmail() {
+    const email = uniqueEmail('owner');
+    const cs = secret();
+    const { sid } = expectRequestTokenResponse(await requestEmail('register', email, cs));
+    const mail = (await mailsFor(email)).slice(-1)[0]!;
+    expect((await confirmByLink(mail)).statusCode).toBe(200);
+    const username = uniqueName();
+    const challenge = await startRegistration(username);
+    const done = await registerWith(challenge.session, 'm.login.email.identity', sid, cs);
+    expect(done.statusCode, done.body).toBe(200);
+    const body = expectSpec(done, 'registration.yaml', '/register', 'post');
+    return { email, username, userId: body.user_id as string, accessToken: body.access_token as string };
+  }
+
+  const whoami = (token: string) =>
+    t.app.inject({ url: `${V3}/account/whoami`, headers: { authorization: `Bearer ${token}` } });
+  const login = (user: string, password: string) =>
+    post(`${V3}/login`, { type: 'm.login.password', identifier: { type: 'm.id.user', user }, password });
+  const resetPassword = (payload: object) => post(`${V3}/account/password`, payload);
+
+  it('resets the password by email without an access token, logging out every device by default', async () => {
+    const acct = await registerAccountByEmail();
+    expect((await whoami(acct.accessToken)).statusCode).toBe(200);
+
+    const cs = secret();
+    const res = await requestEmail('account/password', acct.email, cs);
+    const { sid } = expectRequestTokenResponse(res);
+    const mail = (await mailsFor(acct.email)).slice(-1)[0]!;
+    expect(mail.subject).toContain('Reset your password');
+    expect((await confirmByLink(mail)).statusCode).toBe(200);
+
+    const first = await resetPassword({ new_password: 'a brand new password' });
+    expect(first.statusCode).toBe(401);
+    const challenge = expectSpec(first, 'password_management.yaml', '/account/password', 'post');
+    expect(challenge.flows).toEqual([{ stages: ['m.login.email.identity'] }, { stages: ['m.login.msisdn'] }]);
+
+    const done = await resetPassword({
+      auth: { type: 'm.login.email.identity', session: challenge.session, threepid_creds: { sid, client_secret: cs } },
+    });
+    expect(done.statusCode, done.body).toBe(200);
+    expect(expectSpec(done, 'password_management.yaml', '/account/password', 'post')).toEqual({});
+
+    expect((await whoami(acct.accessToken)).statusCode).toBe(401);
+    expect((await login(acct.username, 'a good password')).statusCode).toBe(403);
+    expect((await login(acct.username, 'a brand new password')).statusCode).toBe(200);
+
+    // The validation session is spent: it cannot reset again.
+    const again = await resetPassword({ new_password: 'yet another password' });
+    const replay = await resetPassword({
+      auth: { type: 'm.login.email.identity', session: again.json().session, threepid_creds: { sid, client_secret: cs } },
+    });
+    expect(replay.statusCode).toBe(401);
+    expect(expectSpec(replay, 'password_management.yaml', '/account/password', 'post').errcode).toBe('M_UNAUTHORIZED');
+  });
+
+  it('resets the password by phone, keeping devices with logout_devices=false; purposes do not mix', async () => {
+    const phone = uniquePhone();
+    const cs = secret();
+    const reg = expectRequestTokenResponse(await requestMsisdn('register', phone.national, cs));
+    const regCode = smsCode((await smsFor(phone.msisdn))[0]!);
+    expect((await post(SUBMIT, { sid: reg.sid, client_secret: cs, token: regCode })).statusCode).toBe(200);
+
+    // A registration session cannot reset a password.
+    const early = await resetPassword({ new_password: 'phone new password' });
+    const wrongPurpose = await resetPassword({
+      auth: { type: 'm.login.msisdn', session: early.json().session, threepid_creds: { sid: reg.sid, client_secret: cs } },
+    });
+    expect(wrongPurpose.statusCode).toBe(401);
+
+    const username = uniqueName();
+    const challenge = await startRegistration(username);
+    const done = await registerWith(challenge.session, 'm.login.msisdn', reg.sid, cs);
+    expect(done.statusCode, done.body).toBe(200);
+    const accessToken = done.json().access_token as string;
+
+    const cs2 = secret();
+    const rs = expectRequestTokenResponse(await requestMsisdn('account/password', phone.national, cs2));
+    expect(rs.msisdn).toBe(phone.msisdn);
+    const code = smsCode((await smsFor(phone.msisdn, 2))[1]!);
+    expect((await post(SUBMIT, { sid: rs.sid, client_secret: cs2, token: code })).statusCode).toBe(200);
+
+    // A reset session cannot register.
+    const regChallenge = await startRegistration(uniqueName());
+    expect((await registerWith(regChallenge.session, 'm.login.msisdn', rs.sid, cs2)).statusCode).toBe(401);
+
+    const first = await resetPassword({ new_password: 'phone new password', logout_devices: false });
+    const ok = await resetPassword({
+      auth: { type: 'm.login.msisdn', session: first.json().session, threepid_creds: { sid: rs.sid, client_secret: cs2 } },
+    });
+    expect(ok.statusCode, ok.body).toBe(200);
+    expectSpec(ok, 'password_management.yaml', '/account/password', 'post');
+    expect((await whoami(accessToken)).statusCode).toBe(200);
+    expect((await login(username, 'phone new password')).statusCode).toBe(200);
+  });
+
+  it('unbinds the identifiers of a deactivated account', async () => {
+    const acct = await registerAccountByEmail();
+    const first = await t.app.inject({
+      method: 'POST',
+      url: `${V3}/account/deactivate`,
+      headers: { authorization: `Bearer ${acct.accessToken}` },
+      payload: {},
+    });
+    const session = first.json().session as string;
+    const done = await t.app.inject({
+      method: 'POST',
+      url: `${V3}/account/deactivate`,
+      headers: { authorization: `Bearer ${acct.accessToken}` },
+      payload: { auth: { type: 'm.login.password', session, identifier: { type: 'm.id.user', user: acct.username }, password: 'a good password' } },
+    });
+    expect(done.statusCode, done.body).toBe(200);
+    const bound = await t.db.query('SELECT 1 FROM user_threepids WHERE user_id = $1', [acct.userId]);
+    expect(bound.rowCount).toBe(0);
+    // The address is free again: a registration request gets a code, not the "account exists" notice.
+    const before = smtp.received.filter((m) => m.to.includes(acct.email)).length;
+    expectRequestTokenResponse(await requestEmail('register', acct.email, secret()));
+    const mail = (await mailsFor(acct.email, before + 1))[before]!;
+    expect(linkAndCode(mail).code).toMatch(/^[A-Z0-9]{24}$/);
   });
 });

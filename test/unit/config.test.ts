@@ -47,6 +47,7 @@ describe('defaults', () => {
         tokenHoldMs: 900_000,
       },
       adminToken: undefined,
+      introspectionSecret: undefined,
       password: {
         minLength: 10,
         maxLength: 512,
@@ -66,6 +67,10 @@ describe('defaults', () => {
         tokenValidityBurst: 5,
         tokenFailures: 5,
         tokenFailuresWindowMs: 600_000,
+        loginRequestsPerMinute: 60,
+        loginFailuresPerAccount: 5,
+        loginFailuresPerIp: 20,
+        loginFailuresWindowMs: 600_000,
       },
     });
   });
@@ -342,6 +347,31 @@ describe('ADMIN_TOKEN', () => {
   it('never echoes the secret in an error', () => {
     const secret = 'short-secret-VALUE';
     expect(problems({ ADMIN_TOKEN: secret }).join('\n')).not.toContain(secret);
+  });
+});
+
+describe('INTROSPECTION_SECRET', () => {
+  it('is optional (introspection off) and at least 32 characters when given, never echoed', () => {
+    expect(load({}).introspectionSecret).toBeUndefined();
+    expect(load({ INTROSPECTION_SECRET: 'y'.repeat(32) }).introspectionSecret).toBe('y'.repeat(32));
+    const short = 'short-introspection-VALUE';
+    const p = problems({ INTROSPECTION_SECRET: short });
+    expect(p).toEqual(['INTROSPECTION_SECRET: must be at least 32 characters long']);
+    expect(p.join('\n')).not.toContain(short);
+  });
+});
+
+describe('failed-login budgets', () => {
+  it('take integers and a duration', () => {
+    const c = load({
+      RATE_LIMIT_LOGIN_REQUESTS_PER_MINUTE: '30',
+      RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT: '3',
+      RATE_LIMIT_LOGIN_FAILURES_PER_IP: '9',
+      RATE_LIMIT_LOGIN_FAILURES_WINDOW: '1h',
+    }).rateLimits;
+    expect(c).toMatchObject({ loginRequestsPerMinute: 30, loginFailuresPerAccount: 3, loginFailuresPerIp: 9, loginFailuresWindowMs: 3_600_000 });
+    expect(problems({ RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT: '0' })[0]).toMatch(/^RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT: /);
+    expect(problems({ RATE_LIMIT_LOGIN_FAILURES_WINDOW: '10' })[0]).toMatch(/^RATE_LIMIT_LOGIN_FAILURES_WINDOW: /);
   });
 });
 

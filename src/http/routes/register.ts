@@ -12,6 +12,8 @@ const Query = z.object({ kind: z.enum(['user', 'guest']).default('user') }).loos
 
 // Device IDs are opaque to clients; bound them so they stay printable and indexable.
 const DeviceId = z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/, 'must be 1-255 printable ASCII characters');
+// Postgres text cannot hold NUL: refuse it here rather than fail in the database.
+const DisplayName = z.string().max(1024).refine((s) => !s.includes('\u0000'), 'must not contain NUL characters');
 const opt = <T extends z.ZodType>(t: T) => t.nullish().transform((v) => v ?? undefined);
 
 const Body = z
@@ -20,7 +22,7 @@ const Body = z
     username: opt(z.string()),
     password: opt(z.string()),
     device_id: opt(DeviceId),
-    initial_device_display_name: opt(z.string().max(1024)),
+    initial_device_display_name: opt(DisplayName),
     inhibit_login: opt(z.boolean()),
     refresh_token: opt(z.boolean()),
   })
@@ -51,6 +53,9 @@ export function registerRoute(app: FastifyInstance, deps: RegisterRouteDeps): vo
         const name = raw.initial_device_display_name;
         if (name !== undefined && name !== null && typeof name !== 'string') {
           throw errors.badJson('initial_device_display_name: expected string');
+        }
+        if (typeof name === 'string' && name.includes('\u0000')) {
+          throw errors.badJson('initial_device_display_name: must not contain NUL characters');
         }
         await startLimiter(request);
         const body = await registration.registerGuest({
