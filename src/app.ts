@@ -2,6 +2,7 @@
 // and main.ts build the same thing. Every dependency that varies (database, clock, randomness)
 // comes in through deps.
 import Fastify, { type FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import { registerBodyParser } from './http/body.js';
 import { registerCors } from './http/cors.js';
@@ -29,8 +30,16 @@ import { whoamiRoute } from './http/routes/whoami.js';
 import { changePassword, createAccountService } from './services/account.js';
 import { createPasswordResetService } from './services/password-reset.js';
 import { createAuthenticationService } from './services/authentication.js';
+import { healthRoutes } from './http/routes/health.js';
+import { sharedSecretRegisterRoutes } from './http/routes/shared-secret-register.js';
+import { metricsRoute, registerMetricsHooks } from './http/metrics.js';
+import type { AppService } from './domain/appservices.js';
+import { loadAppServices } from './lib/appservice-config.js';
 import { cryptoRandom, systemClock, type Clock, type Random } from './lib/clock.js';
+import { createMetrics, type Metrics } from './lib/metrics.js';
 import { createPasswordHasher, type PasswordHasher } from './lib/secrets.js';
+import { createReadiness, type Readiness } from './services/readiness.js';
+import { createSharedSecretRegistration } from './services/shared-secret-registration.js';
 import { createLoginIssuer } from './services/logins.js';
 import { createMaintenance } from './services/maintenance.js';
 import { createRegistrationTokenService } from './services/registration-tokens.js';
@@ -60,11 +69,17 @@ export interface AppDeps {
    * it by hand with app.outbox.runOnce()). Defaults to OUTBOX_POLL_INTERVAL.
    */
   outboxIntervalMs?: number;
+  /** Prometheus metrics; a fresh registry when omitted. */
+  metrics?: Metrics;
+  /** Application services; read from APPSERVICE_CONFIG_FILES when omitted. */
+  appservices?: AppService[];
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     outbox: OutboxWorker;
+    metrics: Metrics;
+    readiness: Readiness;
   }
 }
 
@@ -73,6 +88,8 @@ export const REDACTED_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
   'res.headers["set-cookie"]',
+  'req.body',
+  'body',
 ];
 
 /**
@@ -97,7 +114,31 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config, db } = deps;
   const clock = deps.clock ?? systemClock;
   const random = deps.random ?? cryptoRandom;
-  const hasher = deps.hasher ?? createPasswordHasher(config.argon2);
+  const metrics = deps.metrics ?? createMetrics();
+  metrics.observePool(db.pool);
+  const hasher = deps.hasher ?? createPasswordHasher(config.argon2, (ms) => metrics.passwordHash(ms));
+  const appservices = deps.appservices ?? loadAppServices(config.appserviceConfigFiles);
+
+  // Shared rate-limit counters: connected before serving, so a wrong REDIS_URL stops start-up
+  // instead of silently counting per instance.
+  let redis: Redis | undefined;
+  // Connection errors are reported through the app's logger once it exists (below).
+  let onRedisError: (err: Error) => void = () => {};
+  if (config.redis) {
+    redis = new Redis(config.redis.url, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 3000,
+    });
+    redis.on('error', (err: Error) => onRedisError(err));
+    try {
+      await redis.connect();
+    } catch (err) {
+      redis.disconnect();
+      throw new Error(`REDIS_URL: cannot connect: ${(err as Error).message}`);
+    }
+  }
 
   const app = Fastify({
     logger: deps.logger === undefined ? loggerOptions(config.logLevel) : deps.logger,
@@ -116,7 +157,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerExpectationHandler(app);
   registerBodyParser(app, config.bodyLimitBytes);
   registerCors(app);
-  await registerRateLimit(app);
+  registerMetricsHooks(app, metrics);
+  if (redis) {
+    let lastWarned = 0;
+    onRedisError = (err: Error) => {
+      // Rate-limit checks fail open while Redis is away; say so at most once a minute.
+      if (clock.now() - lastWarned > 60_000) {
+        lastWarned = clock.now();
+        app.log.warn({ err: { message: err.message } }, 'redis unavailable: rate limits are not enforced until it returns');
+      }
+    };
+    const r = redis;
+    app.addHook('onClose', async () => {
+      await r.quit().catch(() => r.disconnect());
+    });
+  }
+  await registerRateLimit(app, redis && config.redis ? { redis, nameSpace: config.redis.keyPrefix } : undefined);
 
   const delivery = createDelivery({ email: config.email, sms: config.sms, timeoutMs: config.outbox.sendTimeoutMs });
   const outbox = createOutboxWorker({
@@ -151,6 +207,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     clock,
     random,
     sessionLifetimeMs: config.registration.uiaSessionLifetimeMs,
+    onSessionStarted: (op) => metrics.uiaSessionStarted(op),
     stages: [
       dummyStage,
       createPasswordStage({ verifier, serverName: config.serverName }),
@@ -165,7 +222,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       ...(Object.keys(config.termsPolicies).length > 0 ? [createTermsStage(config.termsPolicies)] : []),
     ],
   });
-  const registration = createRegistrationService({ config, db, clock, random, hasher, uia, logins, threepids });
+  const registration = createRegistrationService({ config, db, clock, random, hasher, uia, logins, threepids, appservices, metrics });
   const tokens = createRegistrationTokenService({ db, clock, random });
   const auth = createAuthenticationService({ config, db, clock, logins, verifier });
   const account = createAccountService({ config, db, clock, hasher, uia });
@@ -211,6 +268,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   accountPasswordRoute(app, { auth, account, reset });
   accountDeactivateRoute(app, { auth, account });
   introspectionRoute(app, { auth, secret: config.introspectionSecret });
+  sharedSecretRegisterRoutes(app, {
+    sharedSecret: createSharedSecretRegistration({
+      db,
+      clock,
+      random,
+      secret: config.sharedSecret.secret,
+      nonceLifetimeMs: config.sharedSecret.nonceLifetimeMs,
+      registration,
+    }),
+    perMinute: config.rateLimits.sharedSecretPerMinute,
+  });
+  const readiness = createReadiness({ db });
+  healthRoutes(app, { readiness });
+  if (config.metrics.token !== undefined) metricsRoute(app, { metrics, token: config.metrics.token });
+  app.decorate('metrics', metrics);
+  app.decorate('readiness', readiness);
 
   const maintenance = createMaintenance({ db, clock });
   const interval = deps.maintenanceIntervalMs ?? 60_000;

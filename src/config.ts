@@ -303,6 +303,25 @@ const schema = z
     RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT: int(5, 1, 1_000_000),
     RATE_LIMIT_LOGIN_FAILURES_PER_IP: int(20, 1, 1_000_000),
     RATE_LIMIT_LOGIN_FAILURES_WINDOW: duration('10m', 1000),
+    RATE_LIMIT_SHARED_SECRET_PER_MINUTE: int(10, 1, 1_000_000),
+
+    REDIS_URL: z
+      .string()
+      .trim()
+      .optional()
+      .refine((v) => v === undefined || v === '' || /^rediss?:\/\//.test(v), 'must be a redis:// or rediss:// URL')
+      .transform((v) => (v === '' ? undefined : v)),
+    REDIS_KEY_PREFIX: z.string().trim().default('mrs:rl:'),
+
+    METRICS_PORT: int(0, 0, 65535),
+    METRICS_HOST: z.string().trim().default('127.0.0.1'),
+    METRICS_TOKEN: secret(32),
+    SHUTDOWN_TIMEOUT: duration('25s', 1000),
+    SHUTDOWN_DRAIN_DELAY: duration('0ms', 0),
+
+    REGISTRATION_SHARED_SECRET: secret(16),
+    SHARED_SECRET_NONCE_LIFETIME: duration('1m', 1000),
+    APPSERVICE_CONFIG_FILES: list([]),
 
     SMTP_URL: z
       .string()
@@ -355,6 +374,9 @@ const schema = z
     RATE_LIMIT_FALLBACK_PER_MINUTE: int(30, 1, 1_000_000),
   })
   .superRefine((c, ctx) => {
+    if (c.SHUTDOWN_DRAIN_DELAY >= c.SHUTDOWN_TIMEOUT) {
+      ctx.addIssue({ code: 'custom', path: ['SHUTDOWN_DRAIN_DELAY'], message: 'must be shorter than SHUTDOWN_TIMEOUT' });
+    }
     if (c.PASSWORD_MIN_LENGTH > c.PASSWORD_MAX_LENGTH) {
       ctx.addIssue({ code: 'custom', path: ['PASSWORD_MIN_LENGTH'], message: 'must not exceed PASSWORD_MAX_LENGTH' });
     }
@@ -485,8 +507,23 @@ export interface Config {
     loginFailuresPerAccount: number;
     loginFailuresPerIp: number;
     loginFailuresWindowMs: number;
+    sharedSecretPerMinute: number;
     fallbackPerMinute: number;
   };
+  /** Shared rate-limit counters; undefined: each instance counts in its own memory. */
+  redis: { url: string; keyPrefix: string } | undefined;
+  metrics: {
+    /** A separate listener for /metrics; 0: none. */
+    port: number;
+    host: string;
+    /** Bearer token that opens /metrics on the main port; undefined: not served there. */
+    token: string | undefined;
+  };
+  shutdownTimeoutMs: number;
+  /** After SIGTERM, keep serving (reporting not ready) this long so the load balancer stops first. */
+  shutdownDrainDelayMs: number;
+  sharedSecret: { secret: string | undefined; nonceLifetimeMs: number };
+  appserviceConfigFiles: string[];
   /** m.login.recaptcha, when enabled. */
   captcha: CaptchaConfig | undefined;
   /** m.login.terms policies (empty: no terms stage). */
@@ -595,8 +632,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       loginFailuresPerAccount: c.RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT,
       loginFailuresPerIp: c.RATE_LIMIT_LOGIN_FAILURES_PER_IP,
       loginFailuresWindowMs: c.RATE_LIMIT_LOGIN_FAILURES_WINDOW,
+      sharedSecretPerMinute: c.RATE_LIMIT_SHARED_SECRET_PER_MINUTE,
       fallbackPerMinute: c.RATE_LIMIT_FALLBACK_PER_MINUTE,
     },
+    redis: c.REDIS_URL ? { url: c.REDIS_URL, keyPrefix: c.REDIS_KEY_PREFIX } : undefined,
+    metrics: { port: c.METRICS_PORT, host: c.METRICS_HOST, token: c.METRICS_TOKEN },
+    shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT,
+    shutdownDrainDelayMs: c.SHUTDOWN_DRAIN_DELAY,
+    sharedSecret: { secret: c.REGISTRATION_SHARED_SECRET, nonceLifetimeMs: c.SHARED_SECRET_NONCE_LIFETIME },
+    appserviceConfigFiles: c.APPSERVICE_CONFIG_FILES,
     captcha: c.ENABLE_REGISTRATION_CAPTCHA
       ? {
           siteKey: c.CAPTCHA_SITE_KEY!,

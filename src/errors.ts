@@ -103,6 +103,20 @@ export const errors = {
   stageWrongPassword: () => new MatrixError(401, 'M_FORBIDDEN', 'Invalid password.'),
   stageWrongUser: () => new MatrixError(401, 'M_FORBIDDEN', 'You can only authenticate as the user making this request.'),
   stageUnauthorized: (detail: string) => new MatrixError(401, 'M_UNAUTHORIZED', detail),
+  exclusive: (detail = 'This user ID is reserved by an application service.') =>
+    new MatrixError(400, 'M_EXCLUSIVE', detail),
+  appserviceLoginUnsupported: () =>
+    new MatrixError(
+      400,
+      'M_APPSERVICE_LOGIN_UNSUPPORTED',
+      'Application services cannot log in as their users here; set inhibit_login to true.',
+    ),
+
+  // Shared-secret registration (Synapse's /_synapse/admin/v1/register: same statuses and texts).
+  sharedSecretDisabled: () => new MatrixError(400, 'M_UNKNOWN', 'Shared secret registration is not enabled'),
+  unrecognisedNonce: () => new MatrixError(400, 'M_UNKNOWN', 'unrecognised nonce'),
+  hmacIncorrect: () => new MatrixError(403, 'M_FORBIDDEN', 'HMAC incorrect'),
+
   invalidRegistrationToken: () =>
     new MatrixError(401, 'M_UNAUTHORIZED', 'Invalid registration token: unknown, expired or used up.'),
   captchaFailed: (detail = 'The captcha was not solved; try again.') => new MatrixError(401, 'M_UNAUTHORIZED', detail),

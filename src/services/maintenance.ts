@@ -8,6 +8,7 @@ import { deleteEndedWindows } from '../store/failure-counters.js';
 import { releaseLapsedHolds } from '../store/registration-tokens.js';
 import { deleteFinishedBefore } from '../store/outbox.js';
 import { deleteExpiredValidations } from '../store/threepid-validations.js';
+import { deleteExpiredNonces } from '../store/shared-secret-nonces.js';
 import { deleteExpiredUiaSessions } from '../store/uia-sessions.js';
 
 /** Delivered and failed outbox rows are kept this long for inspection. */
@@ -28,6 +29,7 @@ export function createMaintenance(deps: { db: Db; clock: Clock }): Maintenance {
     await deleteEndedWindows(deps.db, now);
     await deleteExpiredValidations(deps.db, now);
     await deleteFinishedBefore(deps.db, now - OUTBOX_RETENTION_MS);
+    await deleteExpiredNonces(deps.db, now);
   };
   return {
     runOnce,

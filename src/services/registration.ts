@@ -1,11 +1,13 @@
 // Account registration: POST /register (user and guest), GET /register/available.
 import type { Config } from '../config.js';
+import { exclusiveOwners, isInterestedInUser, type AppService } from '../domain/appservices.js';
 import { registrationFlows, STAGE, type Flow } from '../domain/flows.js';
 import { passwordProblem } from '../domain/password-policy.js';
 import { checkUsername, userIdOf } from '../domain/username.js';
 import { errors } from '../errors.js';
 import type { Clock, Random } from '../lib/clock.js';
-import { passwordBindingDigest, type PasswordHasher } from '../lib/secrets.js';
+import type { Metrics } from '../lib/metrics.js';
+import { passwordBindingDigest, safeEqual, type PasswordHasher } from '../lib/secrets.js';
 import type { Db, Queryable } from '../store/db.js';
 import { completeTokenUse } from '../store/registration-tokens.js';
 import { recordUiaResult, spendUiaSession, unmarkStage, type UiaSessionRow } from '../store/uia-sessions.js';
@@ -36,9 +38,31 @@ export interface RegisterResponse extends Partial<LoginTokens> {
 
 export type RegisterResult = { status: 200; body: RegisterResponse } | { status: 401; body: UiaBody };
 
+/**
+ * An account created without UIA, by an administrator (shared-secret registration) or by an
+ * application service for a user in its namespace.
+ */
+export interface DirectRegistrationInput {
+  kind: 'admin' | 'appservice';
+  username: string;
+  password?: string;
+  admin?: boolean;
+  userType?: string;
+  displayname?: string;
+  /** The service registering the user (kind appservice). */
+  appservice?: AppService;
+  inhibitLogin: boolean;
+  deviceId?: string;
+  initialDeviceDisplayName?: string;
+  refreshToken: boolean;
+}
+
 export interface RegistrationService {
   readonly flows: Flow[];
   registerUser(input: RegisterUserInput): Promise<RegisterResult>;
+  registerDirect(input: DirectRegistrationInput): Promise<RegisterResponse>;
+  /** The application service whose as_token this is (compared in constant time), if any. */
+  appserviceByToken(token: string): AppService | undefined;
   registerGuest(input: { initialDeviceDisplayName?: string }): Promise<RegisterResponse>;
   /** Throws M_INVALID_USERNAME / M_USER_IN_USE, or returns the canonical localpart. */
   checkAvailable(username: string): Promise<string>;
@@ -54,6 +78,8 @@ export interface RegistrationDeps {
   logins: LoginIssuer;
   /** Binds the identifiers validated in the session's email/msisdn stages to the new account. */
   threepids: Pick<ThreepidService, 'consumeForOperation' | 'bindAll'>;
+  appservices?: readonly AppService[];
+  metrics?: Pick<Metrics, 'registration' | 'uiaSessionCompleted'>;
 }
 
 /** A hold on a registration token that lapsed and could not be taken again at completion. */
@@ -71,10 +97,12 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
     requires3pid: config.registration.requires3pid,
   });
   const rules = { serverName: config.serverName, reserved: config.registration.reservedUsernames };
+  const appservices = deps.appservices ?? [];
 
   async function checkAvailable(username: string): Promise<string> {
     const check = checkUsername(username, rules);
     if (!check.ok) throw errors.invalidUsername(check.message);
+    if (exclusiveOwners(appservices, check.userId).length > 0) throw errors.exclusive();
     if (await localpartExists(db, check.localpart)) throw errors.userInUse();
     return check.localpart;
   }
@@ -88,7 +116,17 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
   /** Inserts the user under the chosen localpart, or a generated one (retrying rare collisions). */
   async function insertAccount(
     q: Queryable,
-    a: { localpart?: string; prefix: string; passwordHash: string | null; isGuest: boolean; token?: string },
+    a: {
+      localpart?: string;
+      prefix: string;
+      passwordHash: string | null;
+      isGuest: boolean;
+      token?: string;
+      admin?: boolean;
+      userType?: string;
+      displayname?: string;
+      appserviceId?: string;
+    },
   ): Promise<string> {
     for (let i = 0; i < (a.localpart ? 1 : MAX_NAME_ATTEMPTS); i++) {
       const localpart = a.localpart ?? generateLocalpart(a.prefix);
@@ -100,13 +138,17 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
         isGuest: a.isGuest,
         createdAt: clock.now(),
         registrationToken: a.token ?? null,
+        admin: a.admin ?? false,
+        userType: a.userType ?? null,
+        displayname: a.displayname ?? null,
+        appserviceId: a.appserviceId ?? null,
       });
       if (inserted) return userId;
     }
     throw errors.userInUse();
   }
 
-  async function finish(session: UiaSessionRow, input: RegisterUserInput): Promise<RegisterResult> {
+  async function finish(session: UiaSessionRow, input: RegisterUserInput, flow: Flow): Promise<RegisterResult> {
     // Another request may have spent the session while this one ran its stage.
     if (session.spent_at !== null) throw errors.sessionSpent();
     if (session.password_hash === null) throw errors.missingParam('password');
@@ -141,6 +183,8 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
             });
         return { user_id: userId, home_server: config.serverName, ...login };
       });
+      deps.metrics?.uiaSessionCompleted(session.operation);
+      deps.metrics?.registration('user', flow.join(','));
       return { status: 200, body };
     } catch (err) {
       if (err instanceof TokenLapsed) {
@@ -189,7 +233,59 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
 
       const outcome = await uia.authenticate(session, request);
       if (outcome.status === 'auth_required') return { status: 401, body: outcome.body };
-      return finish(outcome.session, input);
+      return finish(outcome.session, input, outcome.flow);
+    },
+
+    appserviceByToken(token) {
+      // Every service is compared, so the time taken does not tell which one (if any) matched.
+      let found: AppService | undefined;
+      for (const s of appservices) if (safeEqual(token, s.asToken) && !found) found = s;
+      return found;
+    },
+
+    async registerDirect(input) {
+      const asService = input.kind === 'appservice' ? input.appservice : undefined;
+      if (input.kind === 'appservice' && !asService) throw errors.unknownToken();
+      // Administrators and services may take reserved names (Synapse's check_username does not
+      // know them); only services may use a leading "_", which bridges' namespaces rely on.
+      const check = checkUsername(input.username, {
+        serverName: config.serverName,
+        reserved: [],
+        allowLeadingUnderscore: asService !== undefined,
+      });
+      if (!check.ok) throw errors.invalidUsername(check.message);
+      if (asService && !isInterestedInUser(asService, check.userId, config.serverName)) {
+        throw errors.exclusive('Invalid user localpart for this application service.');
+      }
+      if (exclusiveOwners(appservices, check.userId, asService).length > 0) throw errors.exclusive();
+      if (asService && !input.inhibitLogin) throw errors.appserviceLoginUnsupported();
+      if (await localpartExists(db, check.localpart)) throw errors.userInUse();
+
+      // Hashed before the transaction: never hold one across slow work.
+      const passwordHash = input.password !== undefined ? await hasher.hash(input.password) : null;
+      const body = await db.tx(async (q) => {
+        const userId = await insertAccount(q, {
+          localpart: check.localpart,
+          prefix: 'user',
+          passwordHash,
+          isGuest: false,
+          admin: input.admin ?? false,
+          userType: input.userType,
+          displayname: input.displayname,
+          appserviceId: asService?.id,
+        });
+        const login = input.inhibitLogin
+          ? {}
+          : await logins.issue(q, {
+              userId,
+              deviceId: input.deviceId,
+              displayName: input.initialDeviceDisplayName,
+              refresh: input.refreshToken,
+            });
+        return { user_id: userId, home_server: config.serverName, ...login };
+      });
+      deps.metrics?.registration(input.kind, input.kind === 'appservice' ? 'm.login.application_service' : 'shared_secret');
+      return body;
     },
 
     async registerGuest(input) {
@@ -198,6 +294,9 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
         const userId = await insertAccount(q, { prefix: 'guest', passwordHash: null, isGuest: true });
         const login = await logins.issue(q, { userId, displayName: input.initialDeviceDisplayName, refresh: false });
         return { user_id: userId, home_server: config.serverName, ...login };
+      }).then((body) => {
+        deps.metrics?.registration('guest', 'none');
+        return body;
       });
     },
   };

@@ -8,6 +8,9 @@ export interface NewUser {
   admin?: boolean;
   createdAt: number;
   registrationToken?: string | null;
+  userType?: string | null;
+  displayname?: string | null;
+  appserviceId?: string | null;
 }
 
 export interface UserRow {
@@ -21,10 +24,22 @@ export interface UserRow {
 /** Inserts the user; false when the localpart is taken (the unique constraint settles races). */
 export async function insertUser(q: Queryable, u: NewUser): Promise<boolean> {
   const r = await q.query(
-    `INSERT INTO users (user_id, localpart, password_hash, is_guest, admin, created_at, registration_token)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)
+    `INSERT INTO users (user_id, localpart, password_hash, is_guest, admin, created_at, registration_token,
+                        user_type, displayname, appservice_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
      ON CONFLICT DO NOTHING`,
-    [u.userId, u.localpart, u.passwordHash, u.isGuest, u.admin ?? false, u.createdAt, u.registrationToken ?? null],
+    [
+      u.userId,
+      u.localpart,
+      u.passwordHash,
+      u.isGuest,
+      u.admin ?? false,
+      u.createdAt,
+      u.registrationToken ?? null,
+      u.userType ?? null,
+      u.displayname ?? null,
+      u.appserviceId ?? null,
+    ],
   );
   return r.rowCount === 1;
 }
