@@ -13,6 +13,13 @@ import { adminRegistrationTokenRoutes } from './http/routes/admin-registration-t
 import { registerAvailableRoute } from './http/routes/register-available.js';
 import { registerRoute } from './http/routes/register.js';
 import { registrationTokenValidityRoute } from './http/routes/registration-token-validity.js';
+import { threepidRequestTokenRoutes } from './http/routes/threepid-request-token.js';
+import { threepidSubmitTokenRoute } from './http/routes/threepid-submit-token.js';
+import { threepidValidatePage } from './http/routes/threepid-validate-page.js';
+import { createDelivery } from './lib/delivery.js';
+import { createOutboxWorker, type OutboxWorker } from './services/outbox.js';
+import { createThreepidService } from './services/threepid.js';
+import { createThreepidStage } from './uia/stages/threepid.js';
 import { accountDeactivateRoute } from './http/routes/account-deactivate.js';
 import { accountPasswordRoute } from './http/routes/account-password.js';
 import { introspectionRoute } from './http/routes/introspect.js';
@@ -20,7 +27,8 @@ import { loginRoutes } from './http/routes/login.js';
 import { logoutRoutes } from './http/routes/logout.js';
 import { refreshRoute } from './http/routes/refresh.js';
 import { whoamiRoute } from './http/routes/whoami.js';
-import { createAccountService } from './services/account.js';
+import { changePassword, createAccountService } from './services/account.js';
+import { createPasswordResetService } from './services/password-reset.js';
 import { createAuthenticationService } from './services/authentication.js';
 import { healthRoutes } from './http/routes/health.js';
 import { sharedSecretRegisterRoutes } from './http/routes/shared-secret-register.js';
@@ -56,6 +64,11 @@ export interface AppDeps {
   logger?: boolean | Record<string, unknown>;
   /** How often the clean-up job runs; 0 disables it (tests drive it by hand). */
   maintenanceIntervalMs?: number;
+  /**
+   * How often the outbox worker looks for due messages; 0 disables the worker (tests then drive
+   * it by hand with app.outbox.runOnce()). Defaults to OUTBOX_POLL_INTERVAL.
+   */
+  outboxIntervalMs?: number;
   /** Prometheus metrics; a fresh registry when omitted. */
   metrics?: Metrics;
   /** Application services; read from APPSERVICE_CONFIG_FILES when omitted. */
@@ -64,6 +77,7 @@ export interface AppDeps {
 
 declare module 'fastify' {
   interface FastifyInstance {
+    outbox: OutboxWorker;
     metrics: Metrics;
     readiness: Readiness;
   }
@@ -160,6 +174,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }
   await registerRateLimit(app, redis && config.redis ? { redis, nameSpace: config.redis.keyPrefix } : undefined);
 
+  const delivery = createDelivery({ email: config.email, sms: config.sms, timeoutMs: config.outbox.sendTimeoutMs });
+  const outbox = createOutboxWorker({
+    db,
+    clock,
+    delivery,
+    log: app.log,
+    maxAttempts: config.outbox.maxAttempts,
+    retryBaseMs: config.outbox.retryBaseMs,
+    retryMaxMs: config.outbox.retryMaxMs,
+    leaseMs: config.outbox.leaseMs,
+  });
+  const threepids = createThreepidService({ config, db, clock, random, onQueued: () => outbox.kick() });
+
   const logins = createLoginIssuer({ clock, random, accessTokenLifetimeMs: config.accessTokenLifetimeMs });
   // Computed once at start-up with the configured argon2id parameters: unknown users' logins are
   // verified against it, so they cost the same one hash as known ones. (Its own hasher, so the
@@ -189,14 +216,26 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         holdMs: config.registration.tokenHoldMs,
         failureBudget: { max: config.rateLimits.tokenFailures, windowMs: config.rateLimits.tokenFailuresWindowMs },
       }),
+      createThreepidStage({ db, medium: 'email' }),
+      createThreepidStage({ db, medium: 'msisdn' }),
       ...(config.captcha ? [createRecaptchaStage(config.captcha)] : []),
       ...(Object.keys(config.termsPolicies).length > 0 ? [createTermsStage(config.termsPolicies)] : []),
     ],
   });
-  const registration = createRegistrationService({ config, db, clock, random, hasher, uia, logins, appservices, metrics });
+  const registration = createRegistrationService({ config, db, clock, random, hasher, uia, logins, threepids, appservices, metrics });
   const tokens = createRegistrationTokenService({ db, clock, random });
   const auth = createAuthenticationService({ config, db, clock, logins, verifier });
   const account = createAccountService({ config, db, clock, hasher, uia });
+  // A reset without an access token performs the same change as the account service.
+  const reset = createPasswordResetService({
+    config,
+    db,
+    clock,
+    hasher,
+    uia,
+    threepids,
+    applyPasswordChange: (q, c) => changePassword(q, c),
+  });
 
   registerRoute(app, { registration, limits: config.rateLimits });
   registerAvailableRoute(app, {
@@ -210,6 +249,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     perSecond: config.rateLimits.tokenValidityPerSecond,
     burst: config.rateLimits.tokenValidityBurst,
   });
+  const threepidLimits = { threepids, perMinute: config.threepid.requestsPerMinute };
+  threepidRequestTokenRoutes(app, threepidLimits);
+  threepidSubmitTokenRoute(app, threepidLimits);
+  threepidValidatePage(app, threepidLimits);
   authFallbackRoutes(app, {
     fallback: createFallbackService({ db, random, uia, flowsByOperation: { 'POST /register': registration.flows } }),
     random,
@@ -222,7 +265,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   logoutRoutes(app, { auth });
   refreshRoute(app, { auth });
   whoamiRoute(app, { auth });
-  accountPasswordRoute(app, { auth, account });
+  accountPasswordRoute(app, { auth, account, reset });
   accountDeactivateRoute(app, { auth, account });
   introspectionRoute(app, { auth, secret: config.introspectionSecret });
   sharedSecretRegisterRoutes(app, {
@@ -249,5 +292,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     app.addHook('onClose', async () => maintenance.stop());
   }
   app.decorate('maintenance', maintenance);
+
+  const outboxInterval = deps.outboxIntervalMs ?? config.outbox.pollIntervalMs;
+  if (outboxInterval > 0) app.addHook('onReady', async () => outbox.start(outboxInterval));
+  app.addHook('onClose', async () => {
+    await outbox.stop();
+    delivery.close();
+  });
+  app.decorate('outbox', outbox);
   return app;
 }

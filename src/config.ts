@@ -96,6 +96,31 @@ const secret = (minLength: number) =>
       return v;
     });
 
+/** White-space separated regular expressions (each anchored to the whole address). */
+const patterns = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const entries = (v ?? '').split(/\s+/).filter(Boolean);
+    for (const e of entries) {
+      try {
+        new RegExp(`^(?:${e})$`, 'u');
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `"${e}" is not a valid regular expression` });
+        return z.NEVER;
+      }
+    }
+    return entries;
+  });
+
+/** An optional http(s) URL (no default). */
+const optionalHttpUrl = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v))
+  .refine((v) => v === undefined || /^https?:\/\/[^\s/]+(\/\S*)?$/.test(v), 'must be an http(s) URL');
+
 const trustedProxies = z
   .string()
   .optional()
@@ -236,6 +261,13 @@ const schema = z
     ENABLE_REGISTRATION: bool(false),
     REGISTRATION_REQUIRES_TOKEN: bool(false),
     ENABLE_REGISTRATION_WITHOUT_VERIFICATION: bool(false),
+    REGISTRATION_REQUIRES_3PID: z
+      .string()
+      .trim()
+      .toLowerCase()
+      .optional()
+      .transform((v) => (v === undefined || v === '' ? 'none' : v))
+      .pipe(z.enum(['none', 'email', 'msisdn', 'either'], { error: 'must be one of none, email, msisdn, either' })),
     ALLOW_GUEST_ACCESS: bool(false),
     RESERVED_USERNAMES: list([
       'admin', 'administrator', 'root', 'abuse', 'postmaster', 'hostmaster', 'webmaster',
@@ -291,6 +323,39 @@ const schema = z
     SHARED_SECRET_NONCE_LIFETIME: duration('1m', 1000),
     APPSERVICE_CONFIG_FILES: list([]),
 
+    SMTP_URL: z
+      .string()
+      .trim()
+      .optional()
+      .transform((v) => (v === '' ? undefined : v))
+      .refine((v) => v === undefined || /^smtps?:\/\/\S+$/.test(v), 'must be an smtp:// or smtps:// URL'),
+    EMAIL_FROM: z.string().trim().optional().transform((v) => (v === '' ? undefined : v)),
+    SMTP_REQUIRE_TLS: bool(true),
+    SMTP_TLS_REJECT_UNAUTHORIZED: bool(true),
+    SMS_GATEWAY_URL: optionalHttpUrl,
+    SMS_GATEWAY_AUTH_HEADER: z.string().trim().default('Authorization'),
+    SMS_GATEWAY_AUTH_VALUE: secret(8),
+    SMS_FROM: z.string().trim().optional().transform((v) => (v === '' ? undefined : v)),
+    THREEPID_TOKEN_LIFETIME: duration('1h', 60_000),
+    THREEPID_SESSION_LIFETIME: duration('24h', 60_000),
+    THREEPID_MAX_ATTEMPTS: int(5, 1, 1000),
+    THREEPID_REVEAL_ACCOUNTS: bool(false),
+    THREEPID_ALLOWED_EMAIL_PATTERNS: patterns,
+    THREEPID_ALLOWED_MSISDN_PATTERNS: patterns,
+    NEXT_LINK_ALLOWED_HOSTS: list([]),
+    RATE_LIMIT_3PID_SENDS_PER_ADDRESS: int(5, 1, 1_000_000),
+    RATE_LIMIT_3PID_SENDS_PER_IP: int(20, 1, 1_000_000),
+    RATE_LIMIT_3PID_SENDS_PER_SESSION: int(3, 1, 1_000_000),
+    RATE_LIMIT_3PID_SENDS_WINDOW: duration('1h', 1000),
+    RATE_LIMIT_3PID_REQUESTS_PER_MINUTE: int(60, 1, 1_000_000),
+    RATE_LIMIT_3PID_FAILURES_PER_IP: int(20, 1, 1_000_000),
+    RATE_LIMIT_3PID_FAILURES_WINDOW: duration('10m', 1000),
+    OUTBOX_POLL_INTERVAL: duration('2s', 100),
+    OUTBOX_MAX_ATTEMPTS: int(8, 1, 100),
+    OUTBOX_RETRY_BASE: duration('10s', 10),
+    OUTBOX_RETRY_MAX: duration('1h', 10),
+    OUTBOX_LEASE: duration('2m', 1000),
+    OUTBOX_SEND_TIMEOUT: duration('30s', 100),
     ENABLE_REGISTRATION_CAPTCHA: bool(false),
     CAPTCHA_SITE_KEY: z.string().trim().optional(),
     CAPTCHA_SECRET: secret(16),
@@ -323,16 +388,34 @@ const schema = z
         ctx.addIssue({ code: 'custom', path: ['CAPTCHA_SECRET'], message: 'is required when ENABLE_REGISTRATION_CAPTCHA=true' });
       }
     }
-    // As in Synapse, a captcha counts as verifying the registrant; accepting terms does not.
-    const verifying = c.REGISTRATION_REQUIRES_TOKEN || c.ENABLE_REGISTRATION_CAPTCHA;
+    // As in Synapse, a captcha counts as verifying the registrant; accepting terms does not. A
+    // required email or phone number verifies the registrant as much as a token does.
+    const verifying = c.REGISTRATION_REQUIRES_TOKEN || c.ENABLE_REGISTRATION_CAPTCHA || c.REGISTRATION_REQUIRES_3PID !== 'none';
     if (c.ENABLE_REGISTRATION && !verifying && !c.ENABLE_REGISTRATION_WITHOUT_VERIFICATION) {
       ctx.addIssue({
         code: 'custom',
         path: ['ENABLE_REGISTRATION'],
         message:
           'open registration with nothing but m.login.dummy lets anyone create accounts; ' +
-          'set REGISTRATION_REQUIRES_TOKEN=true or ENABLE_REGISTRATION_CAPTCHA=true, or opt in with ENABLE_REGISTRATION_WITHOUT_VERIFICATION=true',
+          'set REGISTRATION_REQUIRES_TOKEN=true, ENABLE_REGISTRATION_CAPTCHA=true or REGISTRATION_REQUIRES_3PID, ' +
+          'or opt in with ENABLE_REGISTRATION_WITHOUT_VERIFICATION=true',
       });
+    }
+    const needs = c.REGISTRATION_REQUIRES_3PID;
+    if ((needs === 'email' || needs === 'either') && !c.SMTP_URL) {
+      ctx.addIssue({ code: 'custom', path: ['SMTP_URL'], message: `is required when REGISTRATION_REQUIRES_3PID=${needs}` });
+    }
+    if ((needs === 'msisdn' || needs === 'either') && !c.SMS_GATEWAY_URL) {
+      ctx.addIssue({ code: 'custom', path: ['SMS_GATEWAY_URL'], message: `is required when REGISTRATION_REQUIRES_3PID=${needs}` });
+    }
+    if (c.SMTP_URL && !c.EMAIL_FROM) {
+      ctx.addIssue({ code: 'custom', path: ['EMAIL_FROM'], message: 'is required when SMTP_URL is set' });
+    }
+    if (c.OUTBOX_RETRY_BASE > c.OUTBOX_RETRY_MAX) {
+      ctx.addIssue({ code: 'custom', path: ['OUTBOX_RETRY_BASE'], message: 'must not exceed OUTBOX_RETRY_MAX' });
+    }
+    if (c.OUTBOX_SEND_TIMEOUT >= c.OUTBOX_LEASE) {
+      ctx.addIssue({ code: 'custom', path: ['OUTBOX_LEASE'], message: 'must be longer than OUTBOX_SEND_TIMEOUT' });
     }
   });
 
@@ -372,10 +455,39 @@ export interface Config {
     withoutVerification: boolean;
     allowGuests: boolean;
     reservedUsernames: string[];
+    requires3pid: 'none' | 'email' | 'msisdn' | 'either';
     uiaSessionLifetimeMs: number;
     tokenHoldMs: number;
   };
   adminToken: string | undefined;
+  /** Outgoing email; undefined when SMTP_URL is unset (email validation off). */
+  email: { smtpUrl: string; from: string; requireTls: boolean; rejectUnauthorized: boolean } | undefined;
+  /** Outgoing text messages; undefined when SMS_GATEWAY_URL is unset (phone validation off). */
+  sms: { gatewayUrl: string; authHeader: string; authValue: string | undefined; from: string | undefined } | undefined;
+  threepid: {
+    tokenLifetimeMs: number;
+    sessionLifetimeMs: number;
+    maxAttempts: number;
+    revealAccounts: boolean;
+    allowedEmailPatterns: string[];
+    allowedMsisdnPatterns: string[];
+    nextLinkAllowedHosts: string[];
+    sendsPerAddress: number;
+    sendsPerIp: number;
+    sendsPerSession: number;
+    sendsWindowMs: number;
+    failuresPerIp: number;
+    failuresWindowMs: number;
+    requestsPerMinute: number;
+  };
+  outbox: {
+    pollIntervalMs: number;
+    maxAttempts: number;
+    retryBaseMs: number;
+    retryMaxMs: number;
+    leaseMs: number;
+    sendTimeoutMs: number;
+  };
   /** Shared secret of the token introspection endpoint; unset: the endpoint is off. */
   introspectionSecret: string | undefined;
   password: PasswordPolicy;
@@ -455,10 +567,47 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       withoutVerification: c.ENABLE_REGISTRATION_WITHOUT_VERIFICATION,
       allowGuests: c.ALLOW_GUEST_ACCESS,
       reservedUsernames: c.RESERVED_USERNAMES.map((n) => n.toLowerCase()),
+      requires3pid: c.REGISTRATION_REQUIRES_3PID,
       uiaSessionLifetimeMs: c.UIA_SESSION_LIFETIME,
       tokenHoldMs: c.REGISTRATION_TOKEN_HOLD,
     },
     adminToken: c.ADMIN_TOKEN,
+    email:
+      c.SMTP_URL && c.EMAIL_FROM
+        ? {
+            smtpUrl: c.SMTP_URL,
+            from: c.EMAIL_FROM,
+            requireTls: c.SMTP_REQUIRE_TLS,
+            rejectUnauthorized: c.SMTP_TLS_REJECT_UNAUTHORIZED,
+          }
+        : undefined,
+    sms: c.SMS_GATEWAY_URL
+      ? { gatewayUrl: c.SMS_GATEWAY_URL, authHeader: c.SMS_GATEWAY_AUTH_HEADER, authValue: c.SMS_GATEWAY_AUTH_VALUE, from: c.SMS_FROM }
+      : undefined,
+    threepid: {
+      tokenLifetimeMs: c.THREEPID_TOKEN_LIFETIME,
+      sessionLifetimeMs: c.THREEPID_SESSION_LIFETIME,
+      maxAttempts: c.THREEPID_MAX_ATTEMPTS,
+      revealAccounts: c.THREEPID_REVEAL_ACCOUNTS,
+      allowedEmailPatterns: c.THREEPID_ALLOWED_EMAIL_PATTERNS,
+      allowedMsisdnPatterns: c.THREEPID_ALLOWED_MSISDN_PATTERNS,
+      nextLinkAllowedHosts: c.NEXT_LINK_ALLOWED_HOSTS.map((h) => h.toLowerCase()),
+      sendsPerAddress: c.RATE_LIMIT_3PID_SENDS_PER_ADDRESS,
+      sendsPerIp: c.RATE_LIMIT_3PID_SENDS_PER_IP,
+      sendsPerSession: c.RATE_LIMIT_3PID_SENDS_PER_SESSION,
+      sendsWindowMs: c.RATE_LIMIT_3PID_SENDS_WINDOW,
+      failuresPerIp: c.RATE_LIMIT_3PID_FAILURES_PER_IP,
+      failuresWindowMs: c.RATE_LIMIT_3PID_FAILURES_WINDOW,
+      requestsPerMinute: c.RATE_LIMIT_3PID_REQUESTS_PER_MINUTE,
+    },
+    outbox: {
+      pollIntervalMs: c.OUTBOX_POLL_INTERVAL,
+      maxAttempts: c.OUTBOX_MAX_ATTEMPTS,
+      retryBaseMs: c.OUTBOX_RETRY_BASE,
+      retryMaxMs: c.OUTBOX_RETRY_MAX,
+      leaseMs: c.OUTBOX_LEASE,
+      sendTimeoutMs: c.OUTBOX_SEND_TIMEOUT,
+    },
     introspectionSecret: c.INTROSPECTION_SECRET,
     password: {
       minLength: c.PASSWORD_MIN_LENGTH,

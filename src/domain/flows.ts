@@ -10,10 +10,17 @@ export const STAGE = {
   password: 'm.login.password',
   recaptcha: 'm.login.recaptcha',
   terms: 'm.login.terms',
+  emailIdentity: 'm.login.email.identity',
+  msisdn: 'm.login.msisdn',
 } as const;
+
+/** Which verified third-party identifier registration requires. */
+export type Requires3pid = 'none' | 'email' | 'msisdn' | 'either';
 
 export interface RegistrationFlowConfig {
   requiresToken: boolean;
+  /** Defaults to 'none'. */
+  requires3pid?: Requires3pid;
   /** m.login.recaptcha is configured (site key, secret, verifier URL). */
   captcha?: boolean;
   /** Policies the user must accept (m.login.terms). */
@@ -33,11 +40,30 @@ export function registrationGates(c: RegistrationFlowConfig): string[] {
   return gates;
 }
 
-/** The flows POST /register offers for a configuration. */
+/**
+ * The flows POST /register offers for a configuration. A required 3PID gives one flow per
+ * accepted medium: the cheap gates first (token, captcha, terms: they keep strangers from making
+ * us send mail), the email or phone stage last.
+ */
 export function registrationFlows(c: RegistrationFlowConfig): Flow[] {
   const gates = registrationGates(c);
+  const threepid = c.requires3pid ?? 'none';
+  const media: string[] =
+    threepid === 'email' ? [STAGE.emailIdentity]
+    : threepid === 'msisdn' ? [STAGE.msisdn]
+    : threepid === 'either' ? [STAGE.emailIdentity, STAGE.msisdn]
+    : [];
+  if (media.length > 0) return media.map((m) => [...gates, m]);
   if (gates.length > 0) return [gates];
   return [[STAGE.dummy]];
+}
+
+/** The flows of a password reset without an access token: proving control of a bound 3PID. */
+export function resetFlows(media: { email: boolean; msisdn: boolean }): Flow[] {
+  const flows: Flow[] = [];
+  if (media.email) flows.push([STAGE.emailIdentity]);
+  if (media.msisdn) flows.push([STAGE.msisdn]);
+  return flows;
 }
 
 /** Stages named in any flow. */

@@ -1,12 +1,18 @@
 // Periodic clean-up, safe to run on every instance at once: each statement is idempotent.
 // Expired UIA sessions are deleted, lapsed token holds give their uses back, and ended
-// failure-counter windows are dropped.
+// failure-counter windows, expired 3PID validation sessions and old delivered or failed outbox
+// rows are dropped.
 import type { Clock } from '../lib/clock.js';
 import type { Db } from '../store/db.js';
 import { deleteEndedWindows } from '../store/failure-counters.js';
 import { releaseLapsedHolds } from '../store/registration-tokens.js';
+import { deleteFinishedBefore } from '../store/outbox.js';
+import { deleteExpiredValidations } from '../store/threepid-validations.js';
 import { deleteExpiredNonces } from '../store/shared-secret-nonces.js';
 import { deleteExpiredUiaSessions } from '../store/uia-sessions.js';
+
+/** Delivered and failed outbox rows are kept this long for inspection. */
+const OUTBOX_RETENTION_MS = 7 * 86_400_000;
 
 export interface Maintenance {
   runOnce(): Promise<void>;
@@ -21,6 +27,8 @@ export function createMaintenance(deps: { db: Db; clock: Clock }): Maintenance {
     await releaseLapsedHolds(deps.db, now);
     await deleteExpiredUiaSessions(deps.db, now);
     await deleteEndedWindows(deps.db, now);
+    await deleteExpiredValidations(deps.db, now);
+    await deleteFinishedBefore(deps.db, now - OUTBOX_RETENTION_MS);
     await deleteExpiredNonces(deps.db, now);
   };
   return {

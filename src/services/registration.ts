@@ -16,6 +16,7 @@ import { insertUser, localpartExists } from '../store/users.js';
 import type { UiaBody, UiaEngine } from '../uia/engine.js';
 import type { TermsAcceptance } from '../uia/stages/terms.js';
 import type { LoginIssuer, LoginTokens } from './logins.js';
+import type { ThreepidService } from './threepid.js';
 
 export interface RegisterUserInput {
   /** Normalised operation ("POST /register"), for UIA session binding. */
@@ -75,6 +76,8 @@ export interface RegistrationDeps {
   hasher: PasswordHasher;
   uia: UiaEngine;
   logins: LoginIssuer;
+  /** Binds the identifiers validated in the session's email/msisdn stages to the new account. */
+  threepids: Pick<ThreepidService, 'consumeForOperation' | 'bindAll'>;
   appservices?: readonly AppService[];
   metrics?: Pick<Metrics, 'registration' | 'uiaSessionCompleted'>;
 }
@@ -86,11 +89,12 @@ const GENERATED_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const MAX_NAME_ATTEMPTS = 5;
 
 export function createRegistrationService(deps: RegistrationDeps): RegistrationService {
-  const { config, db, clock, random, hasher, uia, logins } = deps;
+  const { config, db, clock, random, hasher, uia, logins, threepids } = deps;
   const flows = registrationFlows({
     requiresToken: config.registration.requiresToken,
     captcha: config.captcha !== undefined,
     terms: Object.keys(config.termsPolicies).length > 0,
+    requires3pid: config.registration.requires3pid,
   });
   const rules = { serverName: config.serverName, reserved: config.registration.reservedUsernames };
   const appservices = deps.appservices ?? [];
@@ -159,6 +163,10 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
         // the row lock, then finds it spent and gets M_FORBIDDEN, never a second account.
         if (!(await spendUiaSession(q, session.session_id, now))) throw errors.sessionSpent();
         const userId = await insertAccount(q, { localpart, prefix: 'user', passwordHash, isGuest: false, token });
+        // Validated identifiers are spent and bound here, in the registration's transaction: an
+        // address bound meanwhile by another account fails the whole registration cleanly.
+        const ids = await threepids.consumeForOperation(q, session.completed, 'registration');
+        await threepids.bindAll(q, userId, ids);
         await recordUiaResult(q, session.session_id, { user_id: userId });
         // The policy versions presented when the terms stage completed (spec: track them).
         if (terms !== undefined) await recordPolicyAcceptances(q, userId, terms, now);
