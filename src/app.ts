@@ -2,6 +2,7 @@
 // and main.ts build the same thing. Every dependency that varies (database, clock, randomness)
 // comes in through deps.
 import Fastify, { type FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import { registerBodyParser } from './http/body.js';
 import { registerCors } from './http/cors.js';
@@ -12,6 +13,13 @@ import { adminRegistrationTokenRoutes } from './http/routes/admin-registration-t
 import { registerAvailableRoute } from './http/routes/register-available.js';
 import { registerRoute } from './http/routes/register.js';
 import { registrationTokenValidityRoute } from './http/routes/registration-token-validity.js';
+import { threepidRequestTokenRoutes } from './http/routes/threepid-request-token.js';
+import { threepidSubmitTokenRoute } from './http/routes/threepid-submit-token.js';
+import { threepidValidatePage } from './http/routes/threepid-validate-page.js';
+import { createDelivery } from './lib/delivery.js';
+import { createOutboxWorker, type OutboxWorker } from './services/outbox.js';
+import { createThreepidService } from './services/threepid.js';
+import { createThreepidStage } from './uia/stages/threepid.js';
 import { accountDeactivateRoute } from './http/routes/account-deactivate.js';
 import { accountPasswordRoute } from './http/routes/account-password.js';
 import { introspectionRoute } from './http/routes/introspect.js';
@@ -19,10 +27,19 @@ import { loginRoutes } from './http/routes/login.js';
 import { logoutRoutes } from './http/routes/logout.js';
 import { refreshRoute } from './http/routes/refresh.js';
 import { whoamiRoute } from './http/routes/whoami.js';
-import { createAccountService } from './services/account.js';
+import { changePassword, createAccountService } from './services/account.js';
+import { createPasswordResetService } from './services/password-reset.js';
 import { createAuthenticationService } from './services/authentication.js';
+import { healthRoutes } from './http/routes/health.js';
+import { sharedSecretRegisterRoutes } from './http/routes/shared-secret-register.js';
+import { metricsRoute, registerMetricsHooks } from './http/metrics.js';
+import type { AppService } from './domain/appservices.js';
+import { loadAppServices } from './lib/appservice-config.js';
 import { cryptoRandom, systemClock, type Clock, type Random } from './lib/clock.js';
+import { createMetrics, type Metrics } from './lib/metrics.js';
 import { createPasswordHasher, type PasswordHasher } from './lib/secrets.js';
+import { createReadiness, type Readiness } from './services/readiness.js';
+import { createSharedSecretRegistration } from './services/shared-secret-registration.js';
 import { createLoginIssuer } from './services/logins.js';
 import { createMaintenance } from './services/maintenance.js';
 import { createRegistrationTokenService } from './services/registration-tokens.js';
@@ -70,6 +87,23 @@ export interface AppDeps {
   webhookIntervalMs?: number;
   /** Options for the webhook worker (tests shorten retries). */
   webhookOptions?: { retryBaseMs?: number; maxAttempts?: number; timeoutMs?: number };
+  /**
+   * How often the outbox worker looks for due messages; 0 disables the worker (tests then drive
+   * it by hand with app.outbox.runOnce()). Defaults to OUTBOX_POLL_INTERVAL.
+   */
+  outboxIntervalMs?: number;
+  /** Prometheus metrics; a fresh registry when omitted. */
+  metrics?: Metrics;
+  /** Application services; read from APPSERVICE_CONFIG_FILES when omitted. */
+  appservices?: AppService[];
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    outbox: OutboxWorker;
+    metrics: Metrics;
+    readiness: Readiness;
+  }
 }
 
 /** Headers and fields whose values are secrets: redacted from every log line. */
@@ -77,6 +111,8 @@ export const REDACTED_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
   'res.headers["set-cookie"]',
+  'req.body',
+  'body',
 ];
 
 /**
@@ -101,7 +137,31 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config, db } = deps;
   const clock = deps.clock ?? systemClock;
   const random = deps.random ?? cryptoRandom;
-  const hasher = deps.hasher ?? createPasswordHasher(config.argon2);
+  const metrics = deps.metrics ?? createMetrics();
+  metrics.observePool(db.pool);
+  const hasher = deps.hasher ?? createPasswordHasher(config.argon2, (ms) => metrics.passwordHash(ms));
+  const appservices = deps.appservices ?? loadAppServices(config.appserviceConfigFiles);
+
+  // Shared rate-limit counters: connected before serving, so a wrong REDIS_URL stops start-up
+  // instead of silently counting per instance.
+  let redis: Redis | undefined;
+  // Connection errors are reported through the app's logger once it exists (below).
+  let onRedisError: (err: Error) => void = () => {};
+  if (config.redis) {
+    redis = new Redis(config.redis.url, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 3000,
+    });
+    redis.on('error', (err: Error) => onRedisError(err));
+    try {
+      await redis.connect();
+    } catch (err) {
+      redis.disconnect();
+      throw new Error(`REDIS_URL: cannot connect: ${(err as Error).message}`);
+    }
+  }
 
   const app = Fastify({
     logger: deps.logger === undefined ? loggerOptions(config.logLevel) : deps.logger,
@@ -120,7 +180,35 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerExpectationHandler(app);
   registerBodyParser(app, config.bodyLimitBytes);
   registerCors(app);
-  await registerRateLimit(app);
+  registerMetricsHooks(app, metrics);
+  if (redis) {
+    let lastWarned = 0;
+    onRedisError = (err: Error) => {
+      // Rate-limit checks fail open while Redis is away; say so at most once a minute.
+      if (clock.now() - lastWarned > 60_000) {
+        lastWarned = clock.now();
+        app.log.warn({ err: { message: err.message } }, 'redis unavailable: rate limits are not enforced until it returns');
+      }
+    };
+    const r = redis;
+    app.addHook('onClose', async () => {
+      await r.quit().catch(() => r.disconnect());
+    });
+  }
+  await registerRateLimit(app, redis && config.redis ? { redis, nameSpace: config.redis.keyPrefix } : undefined);
+
+  const delivery = createDelivery({ email: config.email, sms: config.sms, timeoutMs: config.outbox.sendTimeoutMs });
+  const outbox = createOutboxWorker({
+    db,
+    clock,
+    delivery,
+    log: app.log,
+    maxAttempts: config.outbox.maxAttempts,
+    retryBaseMs: config.outbox.retryBaseMs,
+    retryMaxMs: config.outbox.retryMaxMs,
+    leaseMs: config.outbox.leaseMs,
+  });
+  const threepids = createThreepidService({ config, db, clock, random, onQueued: () => outbox.kick() });
 
   const logins = createLoginIssuer({ clock, random, accessTokenLifetimeMs: config.accessTokenLifetimeMs });
   // Computed once at start-up with the configured argon2id parameters: unknown users' logins are
@@ -142,6 +230,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     clock,
     random,
     sessionLifetimeMs: config.registration.uiaSessionLifetimeMs,
+    onSessionStarted: (op) => metrics.uiaSessionStarted(op),
     stages: [
       dummyStage,
       createPasswordStage({ verifier, serverName: config.serverName }),
@@ -150,6 +239,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         holdMs: config.registration.tokenHoldMs,
         failureBudget: { max: config.rateLimits.tokenFailures, windowMs: config.rateLimits.tokenFailuresWindowMs },
       }),
+      createThreepidStage({ db, medium: 'email' }),
+      createThreepidStage({ db, medium: 'msisdn' }),
       ...(config.captcha ? [createRecaptchaStage(config.captcha)] : []),
       ...(Object.keys(config.termsPolicies).length > 0 ? [createTermsStage(config.termsPolicies)] : []),
     ],
@@ -161,11 +252,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ? createWebhookWorker({ db, clock, url: config.abuse.approvalWebhookUrl, log: app.log, ...deps.webhookOptions })
     : undefined;
   const registration = createRegistrationService({
-    config, db, clock, random, hasher, uia, logins, gates, onPendingQueued: () => webhooks?.kick(),
+    config, db, clock, random, hasher, uia, logins, threepids, appservices, metrics, gates,
+    onPendingQueued: () => webhooks?.kick(),
   });
   const tokens = createRegistrationTokenService({ db, clock, random });
   const auth = createAuthenticationService({ config, db, clock, logins, verifier });
   const account = createAccountService({ config, db, clock, hasher, uia });
+  // A reset without an access token performs the same change as the account service.
+  const reset = createPasswordResetService({
+    config,
+    db,
+    clock,
+    hasher,
+    uia,
+    threepids,
+    applyPasswordChange: (q, c) => changePassword(q, c),
+  });
 
   registerRoute(app, { registration, limits: config.rateLimits });
   registerAvailableRoute(app, {
@@ -179,6 +281,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     perSecond: config.rateLimits.tokenValidityPerSecond,
     burst: config.rateLimits.tokenValidityBurst,
   });
+  const threepidLimits = { threepids, perMinute: config.threepid.requestsPerMinute };
+  threepidRequestTokenRoutes(app, threepidLimits);
+  threepidSubmitTokenRoute(app, threepidLimits);
+  threepidValidatePage(app, threepidLimits);
   authFallbackRoutes(app, {
     fallback: createFallbackService({ db, random, uia, flowsByOperation: { 'POST /register': registration.flows } }),
     random,
@@ -195,9 +301,25 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   logoutRoutes(app, { auth });
   refreshRoute(app, { auth });
   whoamiRoute(app, { auth });
-  accountPasswordRoute(app, { auth, account });
+  accountPasswordRoute(app, { auth, account, reset });
   accountDeactivateRoute(app, { auth, account });
   introspectionRoute(app, { auth, secret: config.introspectionSecret });
+  sharedSecretRegisterRoutes(app, {
+    sharedSecret: createSharedSecretRegistration({
+      db,
+      clock,
+      random,
+      secret: config.sharedSecret.secret,
+      nonceLifetimeMs: config.sharedSecret.nonceLifetimeMs,
+      registration,
+    }),
+    perMinute: config.rateLimits.sharedSecretPerMinute,
+  });
+  const readiness = createReadiness({ db });
+  healthRoutes(app, { readiness });
+  if (config.metrics.token !== undefined) metricsRoute(app, { metrics, token: config.metrics.token });
+  app.decorate('metrics', metrics);
+  app.decorate('readiness', readiness);
 
   const maintenance = createMaintenance({
     db, clock, auditRetentionMs: config.abuse.auditRetentionMs,
@@ -217,5 +339,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }
   app.decorate('webhooks', webhooks);
   app.decorate('registrationGates', gates);
+
+  const outboxInterval = deps.outboxIntervalMs ?? config.outbox.pollIntervalMs;
+  if (outboxInterval > 0) app.addHook('onReady', async () => outbox.start(outboxInterval));
+  app.addHook('onClose', async () => {
+    await outbox.stop();
+    delivery.close();
+  });
+  app.decorate('outbox', outbox);
   return app;
 }

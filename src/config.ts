@@ -97,6 +97,31 @@ const secret = (minLength: number) =>
       return v;
     });
 
+/** White-space separated regular expressions (each anchored to the whole address). */
+const patterns = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const entries = (v ?? '').split(/\s+/).filter(Boolean);
+    for (const e of entries) {
+      try {
+        new RegExp(`^(?:${e})$`, 'u');
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `"${e}" is not a valid regular expression` });
+        return z.NEVER;
+      }
+    }
+    return entries;
+  });
+
+/** An optional http(s) URL (no default). */
+const optionalHttpUrl = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v))
+  .refine((v) => v === undefined || /^https?:\/\/[^\s/]+(\/\S*)?$/.test(v), 'must be an http(s) URL');
+
 const trustedProxies = z
   .string()
   .optional()
@@ -284,6 +309,13 @@ const schema = z
     ENABLE_REGISTRATION: bool(false),
     REGISTRATION_REQUIRES_TOKEN: bool(false),
     ENABLE_REGISTRATION_WITHOUT_VERIFICATION: bool(false),
+    REGISTRATION_REQUIRES_3PID: z
+      .string()
+      .trim()
+      .toLowerCase()
+      .optional()
+      .transform((v) => (v === undefined || v === '' ? 'none' : v))
+      .pipe(z.enum(['none', 'email', 'msisdn', 'either'], { error: 'must be one of none, email, msisdn, either' })),
     ALLOW_GUEST_ACCESS: bool(false),
     RESERVED_USERNAMES: list([
       'admin', 'administrator', 'root', 'abuse', 'postmaster', 'hostmaster', 'webmaster',
@@ -339,7 +371,59 @@ const schema = z
     RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT: int(5, 1, 1_000_000),
     RATE_LIMIT_LOGIN_FAILURES_PER_IP: int(20, 1, 1_000_000),
     RATE_LIMIT_LOGIN_FAILURES_WINDOW: duration('10m', 1000),
+    RATE_LIMIT_SHARED_SECRET_PER_MINUTE: int(10, 1, 1_000_000),
 
+    REDIS_URL: z
+      .string()
+      .trim()
+      .optional()
+      .refine((v) => v === undefined || v === '' || /^rediss?:\/\//.test(v), 'must be a redis:// or rediss:// URL')
+      .transform((v) => (v === '' ? undefined : v)),
+    REDIS_KEY_PREFIX: z.string().trim().default('mrs:rl:'),
+
+    METRICS_PORT: int(0, 0, 65535),
+    METRICS_HOST: z.string().trim().default('127.0.0.1'),
+    METRICS_TOKEN: secret(32),
+    SHUTDOWN_TIMEOUT: duration('25s', 1000),
+    SHUTDOWN_DRAIN_DELAY: duration('0ms', 0),
+
+    REGISTRATION_SHARED_SECRET: secret(16),
+    SHARED_SECRET_NONCE_LIFETIME: duration('1m', 1000),
+    APPSERVICE_CONFIG_FILES: list([]),
+
+    SMTP_URL: z
+      .string()
+      .trim()
+      .optional()
+      .transform((v) => (v === '' ? undefined : v))
+      .refine((v) => v === undefined || /^smtps?:\/\/\S+$/.test(v), 'must be an smtp:// or smtps:// URL'),
+    EMAIL_FROM: z.string().trim().optional().transform((v) => (v === '' ? undefined : v)),
+    SMTP_REQUIRE_TLS: bool(true),
+    SMTP_TLS_REJECT_UNAUTHORIZED: bool(true),
+    SMS_GATEWAY_URL: optionalHttpUrl,
+    SMS_GATEWAY_AUTH_HEADER: z.string().trim().default('Authorization'),
+    SMS_GATEWAY_AUTH_VALUE: secret(8),
+    SMS_FROM: z.string().trim().optional().transform((v) => (v === '' ? undefined : v)),
+    THREEPID_TOKEN_LIFETIME: duration('1h', 60_000),
+    THREEPID_SESSION_LIFETIME: duration('24h', 60_000),
+    THREEPID_MAX_ATTEMPTS: int(5, 1, 1000),
+    THREEPID_REVEAL_ACCOUNTS: bool(false),
+    THREEPID_ALLOWED_EMAIL_PATTERNS: patterns,
+    THREEPID_ALLOWED_MSISDN_PATTERNS: patterns,
+    NEXT_LINK_ALLOWED_HOSTS: list([]),
+    RATE_LIMIT_3PID_SENDS_PER_ADDRESS: int(5, 1, 1_000_000),
+    RATE_LIMIT_3PID_SENDS_PER_IP: int(20, 1, 1_000_000),
+    RATE_LIMIT_3PID_SENDS_PER_SESSION: int(3, 1, 1_000_000),
+    RATE_LIMIT_3PID_SENDS_WINDOW: duration('1h', 1000),
+    RATE_LIMIT_3PID_REQUESTS_PER_MINUTE: int(60, 1, 1_000_000),
+    RATE_LIMIT_3PID_FAILURES_PER_IP: int(20, 1, 1_000_000),
+    RATE_LIMIT_3PID_FAILURES_WINDOW: duration('10m', 1000),
+    OUTBOX_POLL_INTERVAL: duration('2s', 100),
+    OUTBOX_MAX_ATTEMPTS: int(8, 1, 100),
+    OUTBOX_RETRY_BASE: duration('10s', 10),
+    OUTBOX_RETRY_MAX: duration('1h', 10),
+    OUTBOX_LEASE: duration('2m', 1000),
+    OUTBOX_SEND_TIMEOUT: duration('30s', 100),
     ENABLE_REGISTRATION_CAPTCHA: bool(false),
     CAPTCHA_SITE_KEY: z.string().trim().optional(),
     CAPTCHA_SECRET: secret(16),
@@ -358,6 +442,9 @@ const schema = z
     RATE_LIMIT_FALLBACK_PER_MINUTE: int(30, 1, 1_000_000),
   })
   .superRefine((c, ctx) => {
+    if (c.SHUTDOWN_DRAIN_DELAY >= c.SHUTDOWN_TIMEOUT) {
+      ctx.addIssue({ code: 'custom', path: ['SHUTDOWN_DRAIN_DELAY'], message: 'must be shorter than SHUTDOWN_TIMEOUT' });
+    }
     if (c.PASSWORD_MIN_LENGTH > c.PASSWORD_MAX_LENGTH) {
       ctx.addIssue({ code: 'custom', path: ['PASSWORD_MIN_LENGTH'], message: 'must not exceed PASSWORD_MAX_LENGTH' });
     }
@@ -383,16 +470,34 @@ const schema = z
         message: 'is only called for accounts awaiting approval: set REGISTRATION_REQUIRES_APPROVAL=true as well',
       });
     }
-    // As in Synapse, a captcha counts as verifying the registrant; accepting terms does not.
-    const verifying = c.REGISTRATION_REQUIRES_TOKEN || c.ENABLE_REGISTRATION_CAPTCHA;
+    // As in Synapse, a captcha counts as verifying the registrant; accepting terms does not. A
+    // required email or phone number verifies the registrant as much as a token does.
+    const verifying = c.REGISTRATION_REQUIRES_TOKEN || c.ENABLE_REGISTRATION_CAPTCHA || c.REGISTRATION_REQUIRES_3PID !== 'none';
     if (c.ENABLE_REGISTRATION && !verifying && !c.ENABLE_REGISTRATION_WITHOUT_VERIFICATION) {
       ctx.addIssue({
         code: 'custom',
         path: ['ENABLE_REGISTRATION'],
         message:
           'open registration with nothing but m.login.dummy lets anyone create accounts; ' +
-          'set REGISTRATION_REQUIRES_TOKEN=true or ENABLE_REGISTRATION_CAPTCHA=true, or opt in with ENABLE_REGISTRATION_WITHOUT_VERIFICATION=true',
+          'set REGISTRATION_REQUIRES_TOKEN=true, ENABLE_REGISTRATION_CAPTCHA=true or REGISTRATION_REQUIRES_3PID, ' +
+          'or opt in with ENABLE_REGISTRATION_WITHOUT_VERIFICATION=true',
       });
+    }
+    const needs = c.REGISTRATION_REQUIRES_3PID;
+    if ((needs === 'email' || needs === 'either') && !c.SMTP_URL) {
+      ctx.addIssue({ code: 'custom', path: ['SMTP_URL'], message: `is required when REGISTRATION_REQUIRES_3PID=${needs}` });
+    }
+    if ((needs === 'msisdn' || needs === 'either') && !c.SMS_GATEWAY_URL) {
+      ctx.addIssue({ code: 'custom', path: ['SMS_GATEWAY_URL'], message: `is required when REGISTRATION_REQUIRES_3PID=${needs}` });
+    }
+    if (c.SMTP_URL && !c.EMAIL_FROM) {
+      ctx.addIssue({ code: 'custom', path: ['EMAIL_FROM'], message: 'is required when SMTP_URL is set' });
+    }
+    if (c.OUTBOX_RETRY_BASE > c.OUTBOX_RETRY_MAX) {
+      ctx.addIssue({ code: 'custom', path: ['OUTBOX_RETRY_BASE'], message: 'must not exceed OUTBOX_RETRY_MAX' });
+    }
+    if (c.OUTBOX_SEND_TIMEOUT >= c.OUTBOX_LEASE) {
+      ctx.addIssue({ code: 'custom', path: ['OUTBOX_LEASE'], message: 'must be longer than OUTBOX_SEND_TIMEOUT' });
     }
   });
 
@@ -432,6 +537,7 @@ export interface Config {
     withoutVerification: boolean;
     allowGuests: boolean;
     reservedUsernames: string[];
+    requires3pid: 'none' | 'email' | 'msisdn' | 'either';
     uiaSessionLifetimeMs: number;
     tokenHoldMs: number;
     tokenOptional: boolean;
@@ -452,6 +558,34 @@ export interface Config {
     auditRetentionMs: number;
   };
   adminToken: string | undefined;
+  /** Outgoing email; undefined when SMTP_URL is unset (email validation off). */
+  email: { smtpUrl: string; from: string; requireTls: boolean; rejectUnauthorized: boolean } | undefined;
+  /** Outgoing text messages; undefined when SMS_GATEWAY_URL is unset (phone validation off). */
+  sms: { gatewayUrl: string; authHeader: string; authValue: string | undefined; from: string | undefined } | undefined;
+  threepid: {
+    tokenLifetimeMs: number;
+    sessionLifetimeMs: number;
+    maxAttempts: number;
+    revealAccounts: boolean;
+    allowedEmailPatterns: string[];
+    allowedMsisdnPatterns: string[];
+    nextLinkAllowedHosts: string[];
+    sendsPerAddress: number;
+    sendsPerIp: number;
+    sendsPerSession: number;
+    sendsWindowMs: number;
+    failuresPerIp: number;
+    failuresWindowMs: number;
+    requestsPerMinute: number;
+  };
+  outbox: {
+    pollIntervalMs: number;
+    maxAttempts: number;
+    retryBaseMs: number;
+    retryMaxMs: number;
+    leaseMs: number;
+    sendTimeoutMs: number;
+  };
   /** Shared secret of the token introspection endpoint; unset: the endpoint is off. */
   introspectionSecret: string | undefined;
   password: PasswordPolicy;
@@ -471,8 +605,23 @@ export interface Config {
     loginFailuresPerAccount: number;
     loginFailuresPerIp: number;
     loginFailuresWindowMs: number;
+    sharedSecretPerMinute: number;
     fallbackPerMinute: number;
   };
+  /** Shared rate-limit counters; undefined: each instance counts in its own memory. */
+  redis: { url: string; keyPrefix: string } | undefined;
+  metrics: {
+    /** A separate listener for /metrics; 0: none. */
+    port: number;
+    host: string;
+    /** Bearer token that opens /metrics on the main port; undefined: not served there. */
+    token: string | undefined;
+  };
+  shutdownTimeoutMs: number;
+  /** After SIGTERM, keep serving (reporting not ready) this long so the load balancer stops first. */
+  shutdownDrainDelayMs: number;
+  sharedSecret: { secret: string | undefined; nonceLifetimeMs: number };
+  appserviceConfigFiles: string[];
   /** m.login.recaptcha, when enabled. */
   captcha: CaptchaConfig | undefined;
   /** m.login.terms policies (empty: no terms stage). */
@@ -516,6 +665,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       withoutVerification: c.ENABLE_REGISTRATION_WITHOUT_VERIFICATION,
       allowGuests: c.ALLOW_GUEST_ACCESS,
       reservedUsernames: c.RESERVED_USERNAMES.map((n) => n.toLowerCase()),
+      requires3pid: c.REGISTRATION_REQUIRES_3PID,
       uiaSessionLifetimeMs: c.UIA_SESSION_LIFETIME,
       tokenHoldMs: c.REGISTRATION_TOKEN_HOLD,
       tokenOptional: c.REGISTRATION_TOKEN_OPTIONAL,
@@ -535,6 +685,42 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       auditRetentionMs: c.REGISTRATION_AUDIT_RETENTION,
     },
     adminToken: c.ADMIN_TOKEN,
+    email:
+      c.SMTP_URL && c.EMAIL_FROM
+        ? {
+            smtpUrl: c.SMTP_URL,
+            from: c.EMAIL_FROM,
+            requireTls: c.SMTP_REQUIRE_TLS,
+            rejectUnauthorized: c.SMTP_TLS_REJECT_UNAUTHORIZED,
+          }
+        : undefined,
+    sms: c.SMS_GATEWAY_URL
+      ? { gatewayUrl: c.SMS_GATEWAY_URL, authHeader: c.SMS_GATEWAY_AUTH_HEADER, authValue: c.SMS_GATEWAY_AUTH_VALUE, from: c.SMS_FROM }
+      : undefined,
+    threepid: {
+      tokenLifetimeMs: c.THREEPID_TOKEN_LIFETIME,
+      sessionLifetimeMs: c.THREEPID_SESSION_LIFETIME,
+      maxAttempts: c.THREEPID_MAX_ATTEMPTS,
+      revealAccounts: c.THREEPID_REVEAL_ACCOUNTS,
+      allowedEmailPatterns: c.THREEPID_ALLOWED_EMAIL_PATTERNS,
+      allowedMsisdnPatterns: c.THREEPID_ALLOWED_MSISDN_PATTERNS,
+      nextLinkAllowedHosts: c.NEXT_LINK_ALLOWED_HOSTS.map((h) => h.toLowerCase()),
+      sendsPerAddress: c.RATE_LIMIT_3PID_SENDS_PER_ADDRESS,
+      sendsPerIp: c.RATE_LIMIT_3PID_SENDS_PER_IP,
+      sendsPerSession: c.RATE_LIMIT_3PID_SENDS_PER_SESSION,
+      sendsWindowMs: c.RATE_LIMIT_3PID_SENDS_WINDOW,
+      failuresPerIp: c.RATE_LIMIT_3PID_FAILURES_PER_IP,
+      failuresWindowMs: c.RATE_LIMIT_3PID_FAILURES_WINDOW,
+      requestsPerMinute: c.RATE_LIMIT_3PID_REQUESTS_PER_MINUTE,
+    },
+    outbox: {
+      pollIntervalMs: c.OUTBOX_POLL_INTERVAL,
+      maxAttempts: c.OUTBOX_MAX_ATTEMPTS,
+      retryBaseMs: c.OUTBOX_RETRY_BASE,
+      retryMaxMs: c.OUTBOX_RETRY_MAX,
+      leaseMs: c.OUTBOX_LEASE,
+      sendTimeoutMs: c.OUTBOX_SEND_TIMEOUT,
+    },
     introspectionSecret: c.INTROSPECTION_SECRET,
     password: {
       minLength: c.PASSWORD_MIN_LENGTH,
@@ -560,8 +746,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       loginFailuresPerAccount: c.RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT,
       loginFailuresPerIp: c.RATE_LIMIT_LOGIN_FAILURES_PER_IP,
       loginFailuresWindowMs: c.RATE_LIMIT_LOGIN_FAILURES_WINDOW,
+      sharedSecretPerMinute: c.RATE_LIMIT_SHARED_SECRET_PER_MINUTE,
       fallbackPerMinute: c.RATE_LIMIT_FALLBACK_PER_MINUTE,
     },
+    redis: c.REDIS_URL ? { url: c.REDIS_URL, keyPrefix: c.REDIS_KEY_PREFIX } : undefined,
+    metrics: { port: c.METRICS_PORT, host: c.METRICS_HOST, token: c.METRICS_TOKEN },
+    shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT,
+    shutdownDrainDelayMs: c.SHUTDOWN_DRAIN_DELAY,
+    sharedSecret: { secret: c.REGISTRATION_SHARED_SECRET, nonceLifetimeMs: c.SHARED_SECRET_NONCE_LIFETIME },
+    appserviceConfigFiles: c.APPSERVICE_CONFIG_FILES,
     captcha: c.ENABLE_REGISTRATION_CAPTCHA
       ? {
           siteKey: c.CAPTCHA_SITE_KEY!,

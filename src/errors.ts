@@ -93,11 +93,45 @@ export const errors = {
       'This authentication session has already been used to complete its request; start a new session or log in.',
     ),
 
+  // Third-party identifiers (email addresses and phone numbers).
+  invalidClientSecret: () =>
+    new MatrixError(400, 'M_INVALID_PARAM', 'client_secret must be 1-255 characters of [0-9a-zA-Z.=_-].'),
+  invalidEmail: () => new MatrixError(400, 'M_INVALID_PARAM', 'Unable to parse email address.'),
+  invalidPhoneNumber: () =>
+    new MatrixError(400, 'M_INVALID_PARAM', 'Unable to parse phone number: give a valid number and its two-letter country code.'),
+  nextLinkNotAllowed: () =>
+    new MatrixError(400, 'M_INVALID_PARAM', 'next_link must be an http(s) URL on a host this server allows.'),
+  threepidMediumNotSupported: (medium: string) =>
+    new MatrixError(400, 'M_THREEPID_MEDIUM_NOT_SUPPORTED', `This server does not validate ${medium === 'email' ? 'email addresses' : 'phone numbers'}.`),
+  threepidInUse: () => new MatrixError(400, 'M_THREEPID_IN_USE', 'This third-party identifier is already in use on this server.'),
+  threepidNotFound: () =>
+    new MatrixError(400, 'M_THREEPID_NOT_FOUND', 'No account on this server has this third-party identifier.'),
+  threepidDenied: () => new MatrixError(403, 'M_THREEPID_DENIED', 'Third-party identifier is not allowed on this server.'),
+  /** A wrong, expired or unknown validation code (one answer for all, so nothing is revealed). */
+  threepidAuthFailed: () =>
+    new MatrixError(400, 'M_THREEPID_AUTH_FAILED', 'The validation code is wrong or has expired, or the session is unknown.'),
+  threepidNotValidated: () =>
+    new MatrixError(401, 'M_UNAUTHORIZED', 'This third-party identifier has not been validated in this session (or the validation has expired or been used).'),
+
   // UIA stage failures: carried inside a 401 UIA body, not thrown as the response itself.
   stageForbidden: (detail: string) => new MatrixError(401, 'M_FORBIDDEN', detail),
   stageWrongPassword: () => new MatrixError(401, 'M_FORBIDDEN', 'Invalid password.'),
   stageWrongUser: () => new MatrixError(401, 'M_FORBIDDEN', 'You can only authenticate as the user making this request.'),
   stageUnauthorized: (detail: string) => new MatrixError(401, 'M_UNAUTHORIZED', detail),
+  exclusive: (detail = 'This user ID is reserved by an application service.') =>
+    new MatrixError(400, 'M_EXCLUSIVE', detail),
+  appserviceLoginUnsupported: () =>
+    new MatrixError(
+      400,
+      'M_APPSERVICE_LOGIN_UNSUPPORTED',
+      'Application services cannot log in as their users here; set inhibit_login to true.',
+    ),
+
+  // Shared-secret registration (Synapse's /_synapse/admin/v1/register: same statuses and texts).
+  sharedSecretDisabled: () => new MatrixError(400, 'M_UNKNOWN', 'Shared secret registration is not enabled'),
+  unrecognisedNonce: () => new MatrixError(400, 'M_UNKNOWN', 'unrecognised nonce'),
+  hmacIncorrect: () => new MatrixError(403, 'M_FORBIDDEN', 'HMAC incorrect'),
+
   invalidRegistrationToken: () =>
     new MatrixError(401, 'M_UNAUTHORIZED', 'Invalid registration token: unknown, expired or used up.'),
   captchaFailed: (detail = 'The captcha was not solved; try again.') => new MatrixError(401, 'M_UNAUTHORIZED', detail),

@@ -10,7 +10,12 @@ export const STAGE = {
   password: 'm.login.password',
   recaptcha: 'm.login.recaptcha',
   terms: 'm.login.terms',
+  emailIdentity: 'm.login.email.identity',
+  msisdn: 'm.login.msisdn',
 } as const;
+
+/** Which verified third-party identifier registration requires. */
+export type Requires3pid = 'none' | 'email' | 'msisdn' | 'either';
 
 export interface RegistrationFlowConfig {
   requiresToken: boolean;
@@ -19,6 +24,8 @@ export interface RegistrationFlowConfig {
    * registration token first (a token is a perk, recorded with the account, not a gate).
    */
   tokenOptional?: boolean;
+  /** Defaults to 'none'. */
+  requires3pid?: Requires3pid;
   /** m.login.recaptcha is configured (site key, secret, verifier URL). */
   captcha?: boolean;
   /** Policies the user must accept (m.login.terms). */
@@ -39,12 +46,20 @@ export function registrationGates(c: RegistrationFlowConfig): string[] {
 }
 
 /**
- * The flows POST /register offers for a configuration. Cheap gates that send nothing (the
- * registration token) come first in every flow; the engine enforces the order (stageAllowed).
+ * The flows POST /register offers for a configuration. A required 3PID gives one flow per
+ * accepted medium: the cheap gates first (token, captcha, terms: they keep strangers from making
+ * us send mail), the email or phone stage last; the engine enforces the order (stageAllowed).
+ * With REGISTRATION_TOKEN_OPTIONAL, each flow is offered again with the token first.
  */
 export function registrationFlows(c: RegistrationFlowConfig): Flow[] {
   const gates = registrationGates(c);
-  const base: Flow[] = gates.length > 0 ? [gates] : [[STAGE.dummy]];
+  const threepid = c.requires3pid ?? 'none';
+  const media: string[] =
+    threepid === 'email' ? [STAGE.emailIdentity]
+    : threepid === 'msisdn' ? [STAGE.msisdn]
+    : threepid === 'either' ? [STAGE.emailIdentity, STAGE.msisdn]
+    : [];
+  const base: Flow[] = media.length > 0 ? media.map((m) => [...gates, m]) : gates.length > 0 ? [gates] : [[STAGE.dummy]];
   if (c.tokenOptional && !c.requiresToken) return [...base, ...withTokenFirst(base)];
   return base;
 }
@@ -58,6 +73,14 @@ export function withTokenFirst(flows: readonly Flow[]): Flow[] {
     const rest = f.filter((s) => s !== STAGE.dummy && s !== STAGE.registrationToken);
     return [STAGE.registrationToken, ...rest];
   });
+}
+
+/** The flows of a password reset without an access token: proving control of a bound 3PID. */
+export function resetFlows(media: { email: boolean; msisdn: boolean }): Flow[] {
+  const flows: Flow[] = [];
+  if (media.email) flows.push([STAGE.emailIdentity]);
+  if (media.msisdn) flows.push([STAGE.msisdn]);
+  return flows;
 }
 
 /** Stages named in any flow. */

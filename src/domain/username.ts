@@ -12,6 +12,8 @@ export type UsernameCheck =
 export interface UsernameRules {
   serverName: string;
   reserved: readonly string[];
+  /** Application services may register names starting with "_" (bridges use them). */
+  allowLeadingUnderscore?: boolean;
 }
 
 export function userIdOf(localpart: string, serverName: string): string {
@@ -34,7 +36,7 @@ export function checkUsername(raw: string, rules: UsernameRules): UsernameCheck 
     };
   }
   // A leading underscore is kept for generated and application-service users, as in Synapse.
-  if (localpart.startsWith('_')) {
+  if (localpart.startsWith('_') && !rules.allowLeadingUnderscore) {
     return { ok: false, reason: 'underscore', message: 'User ID may not begin with "_".' };
   }
   const userId = userIdOf(localpart, rules.serverName);

@@ -2,14 +2,26 @@
 // X-Forwarded-For only when the connection comes from a proxy listed in TRUST_PROXY.
 // Each limiter has its own key prefix and is shared by every path of its endpoint (v3 and r0),
 // so switching prefixes does not double a budget.
+//
+// Counters live in each instance's memory unless a Redis client is given (REDIS_URL): then every
+// instance counts in the same Redis keys, so a limit holds across instances. With a Redis store,
+// limiters made with app.rateLimit()/createRateLimit() all get the child key prefix
+// `${nameSpace}undefinedundefined-`; the limiter's name is therefore part of every key
+// (keyGenerator below), which keeps limiters apart. If Redis is unreachable, requests are let
+// through (skipOnError) and the failure is logged: an outage of Redis must not stop registration.
 import rateLimit, { normalizeIP } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Redis } from 'ioredis';
 import { errors } from '../errors.js';
 
-export async function registerRateLimit(app: FastifyInstance): Promise<void> {
+export async function registerRateLimit(
+  app: FastifyInstance,
+  shared?: { redis: Redis; nameSpace: string },
+): Promise<void> {
   await app.register(rateLimit, {
     global: false,
     errorResponseBuilder: (_req, ctx) => errors.limitExceeded(ctx.ttl),
+    ...(shared ? { redis: shared.redis, nameSpace: shared.nameSpace, skipOnError: true } : {}),
   });
 }
 

@@ -13,6 +13,7 @@ import { passwordBindingDigest, type PasswordHasher } from '../lib/secrets.js';
 import type { Db, Queryable } from '../store/db.js';
 import { deleteDevices } from '../store/devices.js';
 import { recordUiaResult, spendUiaSession, type UiaSessionRow } from '../store/uia-sessions.js';
+import { unbindAllThreepids } from '../store/user-threepids.js';
 import { markDeactivated, setPasswordHash } from '../store/users.js';
 import type { UiaBody, UiaEngine } from '../uia/engine.js';
 import type { Requester } from './authentication.js';
@@ -40,12 +41,14 @@ export async function changePassword(q: Queryable, c: PasswordChange): Promise<v
 /**
  * Deactivates the account inside the caller's transaction: marks it (the users row stays, so
  * the user ID can never be registered again), records `erase`, drops the password hash, and
- * deletes every device (cascading to every access and refresh token). Third-party identifiers
- * would be unbound here once the service stores them; it binds none at identity servers.
+ * deletes every device (cascading to every access and refresh token), and unbinds the account's
+ * third-party identifiers (so the addresses can serve another account; none are bound at
+ * identity servers).
  */
 export async function deactivateAccount(q: Queryable, a: { userId: string; erase: boolean; now: number }): Promise<void> {
   if (!(await markDeactivated(q, a.userId, a))) throw errors.forbidden('This account is already deactivated.');
   await deleteDevices(q, a.userId);
+  await unbindAllThreepids(q, a.userId);
 }
 
 export type UiaResult<T> = { status: 200; body: T } | { status: 401; body: UiaBody };

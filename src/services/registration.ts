@@ -1,12 +1,14 @@
 // Account registration: POST /register (user and guest), GET /register/available.
 import type { Config } from '../config.js';
+import { exclusiveOwners, isInterestedInUser, type AppService } from '../domain/appservices.js';
 import { registrationFlows, STAGE, type Flow } from '../domain/flows.js';
 import { passwordProblem } from '../domain/password-policy.js';
 import { passwordStrengthProblem } from '../domain/password-strength.js';
 import { checkUsername, userIdOf } from '../domain/username.js';
 import { errors, MatrixError } from '../errors.js';
 import type { Clock, Random } from '../lib/clock.js';
-import { passwordBindingDigest, type PasswordHasher } from '../lib/secrets.js';
+import type { Metrics } from '../lib/metrics.js';
+import { passwordBindingDigest, safeEqual, type PasswordHasher } from '../lib/secrets.js';
 import type { Db, Queryable } from '../store/db.js';
 import { completeTokenUse } from '../store/registration-tokens.js';
 import { recordUiaResult, spendUiaSession, unmarkStage, type UiaSessionRow } from '../store/uia-sessions.js';
@@ -17,6 +19,7 @@ import { enqueueWebhook } from '../store/webhook-outbox.js';
 import type { UiaBody, UiaEngine } from '../uia/engine.js';
 import type { TermsAcceptance } from '../uia/stages/terms.js';
 import type { LoginIssuer, LoginTokens } from './logins.js';
+import type { ThreepidService } from './threepid.js';
 import { refusalReason, withRefusalReason, type RegistrationGates } from './registration-gates.js';
 
 export interface RegisterUserInput {
@@ -40,9 +43,31 @@ export interface RegisterResponse extends Partial<LoginTokens> {
 
 export type RegisterResult = { status: 200; body: RegisterResponse } | { status: 401; body: UiaBody };
 
+/**
+ * An account created without UIA, by an administrator (shared-secret registration) or by an
+ * application service for a user in its namespace.
+ */
+export interface DirectRegistrationInput {
+  kind: 'admin' | 'appservice';
+  username: string;
+  password?: string;
+  admin?: boolean;
+  userType?: string;
+  displayname?: string;
+  /** The service registering the user (kind appservice). */
+  appservice?: AppService;
+  inhibitLogin: boolean;
+  deviceId?: string;
+  initialDeviceDisplayName?: string;
+  refreshToken: boolean;
+}
+
 export interface RegistrationService {
   readonly flows: Flow[];
   registerUser(input: RegisterUserInput): Promise<RegisterResult>;
+  registerDirect(input: DirectRegistrationInput): Promise<RegisterResponse>;
+  /** The application service whose as_token this is (compared in constant time), if any. */
+  appserviceByToken(token: string): AppService | undefined;
   registerGuest(input: { initialDeviceDisplayName?: string; ip: string; userAgent?: string }): Promise<RegisterResponse>;
   /** Throws M_INVALID_USERNAME / M_USER_IN_USE, or returns the canonical localpart. */
   checkAvailable(username: string): Promise<string>;
@@ -56,6 +81,10 @@ export interface RegistrationDeps {
   hasher: PasswordHasher;
   uia: UiaEngine;
   logins: LoginIssuer;
+  /** Binds the identifiers validated in the session's email/msisdn stages to the new account. */
+  threepids: Pick<ThreepidService, 'consumeForOperation' | 'bindAll'>;
+  appservices?: readonly AppService[];
+  metrics?: Pick<Metrics, 'registration' | 'uiaSessionCompleted'>;
   gates: RegistrationGates;
   /** Called after an account awaiting approval was queued for the webhook (wakes the worker). */
   onPendingQueued?: () => void;
@@ -72,16 +101,6 @@ interface AttemptTrace {
   token?: string;
 }
 
-/** The identifiers validated in the session's email/msisdn stages (issue 4's stage data). */
-function threepidsOf(completed: Record<string, unknown>): { medium: string; address: string }[] {
-  return Object.values(completed).flatMap((v) => {
-    const d = v as { medium?: unknown; address?: unknown } | null;
-    return d && typeof d === 'object' && typeof d.medium === 'string' && typeof d.address === 'string'
-      ? [{ medium: d.medium, address: d.address }]
-      : [];
-  });
-}
-
 /** A hold on a registration token that lapsed and could not be taken again at completion. */
 class TokenLapsed extends Error {}
 /** The account was created and awaits approval: answered 403 M_USER_AWAITING_APPROVAL. */
@@ -91,20 +110,23 @@ const GENERATED_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const MAX_NAME_ATTEMPTS = 5;
 
 export function createRegistrationService(deps: RegistrationDeps): RegistrationService {
-  const { config, db, clock, random, hasher, uia, logins, gates } = deps;
+  const { config, db, clock, random, hasher, uia, logins, threepids, gates } = deps;
   const flows = registrationFlows({
     requiresToken: config.registration.requiresToken,
     tokenOptional: config.registration.tokenOptional,
     captcha: config.captcha !== undefined,
     terms: Object.keys(config.termsPolicies).length > 0,
+    requires3pid: config.registration.requires3pid,
   });
+  const rules = { serverName: config.serverName, reserved: config.registration.reservedUsernames };
+  const appservices = deps.appservices ?? [];
   const requiresApproval = config.abuse.requiresApproval;
   const webhook = config.abuse.approvalWebhookUrl !== undefined;
-  const rules = { serverName: config.serverName, reserved: config.registration.reservedUsernames };
 
   async function checkAvailable(username: string): Promise<string> {
     const check = checkUsername(username, rules);
     if (!check.ok) throw errors.invalidUsername(check.message);
+    if (exclusiveOwners(appservices, check.userId).length > 0) throw errors.exclusive();
     if (await localpartExists(db, check.localpart)) throw errors.userInUse();
     return check.localpart;
   }
@@ -118,7 +140,18 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
   /** Inserts the user under the chosen localpart, or a generated one (retrying rare collisions). */
   async function insertAccount(
     q: Queryable,
-    a: { localpart?: string; prefix: string; passwordHash: string | null; isGuest: boolean; token?: string; approved?: boolean },
+    a: {
+      localpart?: string;
+      prefix: string;
+      passwordHash: string | null;
+      isGuest: boolean;
+      token?: string;
+      admin?: boolean;
+      userType?: string;
+      displayname?: string;
+      appserviceId?: string;
+      approved?: boolean;
+    },
   ): Promise<string> {
     for (let i = 0; i < (a.localpart ? 1 : MAX_NAME_ATTEMPTS); i++) {
       const localpart = a.localpart ?? generateLocalpart(a.prefix);
@@ -130,6 +163,10 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
         isGuest: a.isGuest,
         createdAt: clock.now(),
         registrationToken: a.token ?? null,
+        admin: a.admin ?? false,
+        userType: a.userType ?? null,
+        displayname: a.displayname ?? null,
+        appserviceId: a.appserviceId ?? null,
         approved: a.approved ?? true,
       });
       if (inserted) return userId;
@@ -137,7 +174,7 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
     throw errors.userInUse();
   }
 
-  async function finish(session: UiaSessionRow, input: RegisterUserInput, trace: AttemptTrace): Promise<RegisterResult> {
+  async function finish(session: UiaSessionRow, input: RegisterUserInput, flow: Flow, trace: AttemptTrace): Promise<RegisterResult> {
     // Another request may have spent the session while this one ran its stage.
     if (session.spent_at !== null) throw errors.sessionSpent();
     if (session.password_hash === null) throw errors.missingParam('password');
@@ -160,9 +197,14 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
           localpart, prefix: 'user', passwordHash, isGuest: false, token, approved: !requiresApproval,
         });
         trace.userId = userId;
-        const threepids = threepidsOf(session.completed);
+        // Validated identifiers are spent and bound here, in the registration's transaction: an
+        // address bound meanwhile by another account fails the whole registration cleanly.
+        const ids = await threepids.consumeForOperation(q, session.completed, 'registration');
+        await threepids.bindAll(q, userId, ids);
+        const threepidList = ids.map((i) => ({ medium: i.medium, address: i.address }));
         await insertAccountRegistration(q, {
-          userId, ip: input.ip, userAgent: input.userAgent?.slice(0, 512) ?? null, registrationToken: token ?? null, threepids, createdAt: now,
+          userId, ip: input.ip, userAgent: input.userAgent?.slice(0, 512) ?? null, registrationToken: token ?? null,
+          threepids: threepidList, createdAt: now,
         });
         await recordUiaResult(q, session.session_id, { user_id: userId });
         // The policy versions presented when the terms stage completed (spec: track them).
@@ -174,7 +216,8 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
           // Queued with the account, so the operator's notification is never lost.
           if (webhook) {
             await enqueueWebhook(q, PENDING_APPROVAL_EVENT, {
-              user_id: userId, ip: input.ip, user_agent: input.userAgent ?? null, registration_token: token ?? null, threepids, creation_ts: now,
+              user_id: userId, ip: input.ip, user_agent: input.userAgent ?? null, registration_token: token ?? null,
+              threepids: threepidList, creation_ts: now,
             }, now);
           }
           return undefined;
@@ -189,6 +232,8 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
             });
         return { user_id: userId, home_server: config.serverName, ...login };
       });
+      deps.metrics?.uiaSessionCompleted(session.operation);
+      deps.metrics?.registration('user', flow.join(','));
       // MSC3866: the account exists but cannot be used until an admin approves it.
       if (body === undefined) {
         if (webhook) deps.onPendingQueued?.();
@@ -255,7 +300,7 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
     const outcome = await uia.authenticate(session, request);
     if (outcome.status === 'auth_required') return { status: 401, body: outcome.body };
     trace.flow = outcome.flow;
-    return finish(outcome.session, input, trace);
+    return finish(outcome.session, input, outcome.flow, trace);
   }
 
   return {
@@ -292,6 +337,58 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
       return result;
     },
 
+    appserviceByToken(token) {
+      // Every service is compared, so the time taken does not tell which one (if any) matched.
+      let found: AppService | undefined;
+      for (const s of appservices) if (safeEqual(token, s.asToken) && !found) found = s;
+      return found;
+    },
+
+    async registerDirect(input) {
+      const asService = input.kind === 'appservice' ? input.appservice : undefined;
+      if (input.kind === 'appservice' && !asService) throw errors.unknownToken();
+      // Administrators and services may take reserved names (Synapse's check_username does not
+      // know them); only services may use a leading "_", which bridges' namespaces rely on.
+      const check = checkUsername(input.username, {
+        serverName: config.serverName,
+        reserved: [],
+        allowLeadingUnderscore: asService !== undefined,
+      });
+      if (!check.ok) throw errors.invalidUsername(check.message);
+      if (asService && !isInterestedInUser(asService, check.userId, config.serverName)) {
+        throw errors.exclusive('Invalid user localpart for this application service.');
+      }
+      if (exclusiveOwners(appservices, check.userId, asService).length > 0) throw errors.exclusive();
+      if (asService && !input.inhibitLogin) throw errors.appserviceLoginUnsupported();
+      if (await localpartExists(db, check.localpart)) throw errors.userInUse();
+
+      // Hashed before the transaction: never hold one across slow work.
+      const passwordHash = input.password !== undefined ? await hasher.hash(input.password) : null;
+      const body = await db.tx(async (q) => {
+        const userId = await insertAccount(q, {
+          localpart: check.localpart,
+          prefix: 'user',
+          passwordHash,
+          isGuest: false,
+          admin: input.admin ?? false,
+          userType: input.userType,
+          displayname: input.displayname,
+          appserviceId: asService?.id,
+        });
+        const login = input.inhibitLogin
+          ? {}
+          : await logins.issue(q, {
+              userId,
+              deviceId: input.deviceId,
+              displayName: input.initialDeviceDisplayName,
+              refresh: input.refreshToken,
+            });
+        return { user_id: userId, home_server: config.serverName, ...login };
+      });
+      deps.metrics?.registration(input.kind, input.kind === 'appservice' ? 'm.login.application_service' : 'shared_secret');
+      return body;
+    },
+
     async registerGuest(input) {
       if (!config.registration.allowGuests) throw errors.guestAccessDisabled();
       const audit = { ip: input.ip, userAgent: input.userAgent, kind: 'guest' as const };
@@ -299,12 +396,12 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
         await gates.checkOrigin(input);
         await gates.checkCaps(clock.now());
         const body = await db.tx(async (q) => {
-          const now = clock.now();
-          await gates.takeCaps(q, now);
+          await gates.takeCaps(q, clock.now());
           const userId = await insertAccount(q, { prefix: 'guest', passwordHash: null, isGuest: true });
           const login = await logins.issue(q, { userId, displayName: input.initialDeviceDisplayName, refresh: false });
           return { user_id: userId, home_server: config.serverName, ...login };
         });
+        deps.metrics?.registration('guest', 'none');
         await gates.audit({ ...audit, outcome: 'registered', userId: body.user_id });
         return body;
       } catch (err) {

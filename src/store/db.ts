@@ -48,6 +48,14 @@ export function createDb(opts: DbOptions): Db {
     async tx(fn) {
       const client = await pool.connect();
       let broken: Error | undefined;
+      // pg.Pool listens for errors only on idle clients. A checked-out client whose server goes
+      // away between two statements emits 'error' with no listener, which would crash the
+      // process; the next statement fails anyway, so record it and destroy the client.
+      const onLost = (err: Error) => {
+        broken = err;
+        opts.onError?.(err);
+      };
+      client.on('error', onLost);
       try {
         await client.query('BEGIN');
         const result = await fn({ query: (text, params) => client.query(text, params as unknown[]) });
@@ -62,6 +70,7 @@ export function createDb(opts: DbOptions): Db {
         throw err;
       } finally {
         // A connection whose rollback failed is in an unknown state: destroy it, never reuse it.
+        client.off('error', onLost);
         client.release(broken);
       }
     },

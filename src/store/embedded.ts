@@ -56,6 +56,7 @@ export async function startEmbeddedPostgres(dataDir: string, maxConnections = 4)
   const server = new PGLiteSocketServer(
     useSocket ? { db, path: socketPath, maxConnections } : { db, host: '127.0.0.1', port: 0, maxConnections },
   );
+  keepExtendedQueriesTogether(server, db);
   await server.start();
 
   const connectionString = useSocket
@@ -69,4 +70,40 @@ export async function startEmbeddedPostgres(dataDir: string, maxConnections = 4)
       await db.close();
     },
   };
+}
+
+// Protocol message types that end a unit of work: Sync (extended protocol), Query (simple
+// protocol), Terminate; 0 is the first byte of a startup message (it begins with a length).
+const UNIT_END = new Set([0x53, 0x51, 0x58, 0x00]);
+
+/**
+ * pglite-socket 0.2 queues each protocol message on its own and keeps one connection's messages
+ * together only inside a transaction. Outside one, another connection's Parse can land between a
+ * connection's Parse and Bind on PGlite's single session: the unnamed statement is replaced and
+ * the first connection gets "bind message supplies 4 parameters, but prepared statement requires
+ * 2", or another query's rows. (Seen with concurrent registrations on one PGlite.) The queue
+ * already serves "the connection in a transaction" first; this makes it also serve the connection
+ * whose extended-protocol batch (Parse … Sync) is unfinished, so batches never interleave.
+ * EMBEDDED_POOL_SIZE = 1 avoids the problem within one pool; this also covers several pools on
+ * one embedded database (tests run two app instances on one PGlite).
+ */
+function keepExtendedQueriesTogether(server: PGLiteSocketServer, db: PGlite): void {
+  const queue = (server as unknown as { queryQueue?: { db: PGlite } }).queryQueue;
+  if (!queue || typeof queue.db?.isInTransaction !== 'function') {
+    throw new Error('pglite-socket internals changed: review keepExtendedQueriesTogether in src/store/embedded.ts');
+  }
+  let midBatch = false;
+  queue.db = new Proxy(db, {
+    get(target, prop) {
+      if (prop === 'isInTransaction') return () => midBatch || target.isInTransaction();
+      if (prop === 'execProtocolRawStream') {
+        return (message: Uint8Array, opts: unknown) => {
+          midBatch = !UNIT_END.has(message[0] ?? 0);
+          return (target.execProtocolRawStream as (m: Uint8Array, o: unknown) => Promise<unknown>)(message, opts);
+        };
+      }
+      const v = Reflect.get(target, prop, target) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
 }

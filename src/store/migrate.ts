@@ -33,3 +33,9 @@ export async function expectedMigrations(): Promise<string[]> {
   const { readdir } = await import('node:fs/promises');
   return (await readdir(MIGRATIONS_DIR)).filter((f) => f.endsWith('.sql')).map((f) => f.replace(/\.sql$/, '')).sort();
 }
+
+/** Names of the migrations recorded as applied in this database. */
+export async function appliedMigrations(q: { query(text: string): Promise<{ rows: { name: string }[] }> }): Promise<string[]> {
+  const r = await q.query(`SELECT name FROM ${MIGRATIONS_TABLE} ORDER BY name`);
+  return r.rows.map((row) => row.name);
+}

@@ -10,6 +10,9 @@ export interface NewUser {
   registrationToken?: string | null;
   /** False for an account awaiting approval (REGISTRATION_REQUIRES_APPROVAL). */
   approved?: boolean;
+  userType?: string | null;
+  displayname?: string | null;
+  appserviceId?: string | null;
 }
 
 export interface UserRow {
@@ -24,10 +27,23 @@ export interface UserRow {
 /** Inserts the user; false when the localpart is taken (the unique constraint settles races). */
 export async function insertUser(q: Queryable, u: NewUser): Promise<boolean> {
   const r = await q.query(
-    `INSERT INTO users (user_id, localpart, password_hash, is_guest, admin, created_at, registration_token, approved)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+    `INSERT INTO users (user_id, localpart, password_hash, is_guest, admin, created_at, registration_token,
+                        user_type, displayname, appservice_id, approved)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
      ON CONFLICT DO NOTHING`,
-    [u.userId, u.localpart, u.passwordHash, u.isGuest, u.admin ?? false, u.createdAt, u.registrationToken ?? null, u.approved ?? true],
+    [
+      u.userId,
+      u.localpart,
+      u.passwordHash,
+      u.isGuest,
+      u.admin ?? false,
+      u.createdAt,
+      u.registrationToken ?? null,
+      u.userType ?? null,
+      u.displayname ?? null,
+      u.appserviceId ?? null,
+      u.approved ?? true,
+    ],
   );
   return r.rowCount === 1;
 }

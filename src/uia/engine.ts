@@ -81,6 +81,8 @@ export interface UiaEngineDeps {
   random: Random;
   stages: readonly Stage[];
   sessionLifetimeMs: number;
+  /** Called once per new session (metrics). */
+  onSessionStarted?: (operation: string) => void;
 }
 
 const SESSION_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -120,6 +122,7 @@ export function createUiaEngine(deps: UiaEngineDeps): UiaEngine {
           now,
           expiresAt: now + deps.sessionLifetimeMs,
         });
+        deps.onSessionStarted?.(req.operation);
       } else {
         if (typeof sessionId !== 'string') throw errors.badJson('auth.session must be a string');
         // Only strings that could be a session ID reach the database (no NUL, bounded length).

@@ -30,12 +30,22 @@ export interface TestApp {
 export async function startApp(
   database: TestDatabase,
   env: Record<string, string> = {},
-  opts: { clock?: FixedClock; logger?: boolean | Record<string, unknown>; hasher?: PasswordHasher; deps?: Partial<AppDeps> } = {},
+  opts: { clock?: FixedClock; logger?: boolean | Record<string, unknown>; hasher?: PasswordHasher; outboxIntervalMs?: number; deps?: Partial<AppDeps> } = {},
 ): Promise<TestApp> {
   const config = loadConfig({ ...BASE_ENV, ...env });
   const clock = opts.clock ?? new FixedClock(Date.now());
   const db = database.connect(config.databasePoolSize);
-  const app = await buildApp({ config, db, clock, logger: opts.logger ?? false, maintenanceIntervalMs: 0, hasher: opts.hasher, ...opts.deps });
+  const app = await buildApp({
+    config,
+    db,
+    clock,
+    logger: opts.logger ?? false,
+    maintenanceIntervalMs: 0,
+    hasher: opts.hasher,
+    // The outbox worker is driven by hand (app.outbox.runOnce()) unless a test starts it.
+    outboxIntervalMs: opts.outboxIntervalMs ?? 0,
+    ...opts.deps,
+  });
   await app.ready();
   return {
     app,

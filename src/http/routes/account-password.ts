@@ -1,9 +1,12 @@
-// POST /account/password (spec: password_management.yaml), with an access token and UIA
-// m.login.password. (A reset without an access token, by email or phone, is a later issue.)
+// POST /account/password (spec: password_management.yaml). With an access token: a password
+// change behind UIA m.login.password. Without one (no Authorization header), when email or phone
+// validation is configured: a password reset behind m.login.email.identity / m.login.msisdn,
+// for the account the validated identifier is bound to.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { AccountService } from '../../services/account.js';
 import type { AuthenticationService } from '../../services/authentication.js';
+import type { PasswordResetService } from '../../services/password-reset.js';
 import { requesterOf, requireAuth } from '../auth.js';
 import { requireObject } from '../body.js';
 import { clientRoute, operationOf } from '../paths.js';
@@ -18,20 +21,29 @@ const Body = z
   })
   .loose();
 
-export function accountPasswordRoute(app: FastifyInstance, deps: { auth: AuthenticationService; account: AccountService }): void {
+export function accountPasswordRoute(
+  app: FastifyInstance,
+  deps: { auth: AuthenticationService; account: AccountService; reset: PasswordResetService },
+): void {
+  const authenticate = requireAuth(deps.auth, { allowGuests: false });
+  const isReset = (headers: Record<string, unknown>) => headers.authorization === undefined && deps.reset.available;
   clientRoute(app, '/account/password', {
     method: 'POST',
-    preHandler: requireAuth(deps.auth, { allowGuests: false }),
+    preHandler: async (request, reply) => {
+      if (!isReset(request.headers)) await authenticate(request, reply);
+    },
     handler: async (request, reply) => {
       const b = parseWith(Body, requireObject(request.body));
-      const result = await deps.account.changePasswordWithUia({
+      const common = {
         operation: operationOf('POST', request.url),
-        requester: requesterOf(request),
         ip: request.ip,
         auth: b.auth,
         newPassword: b.new_password,
         logoutDevices: b.logout_devices,
-      });
+      };
+      const result = isReset(request.headers)
+        ? await deps.reset.reset(common)
+        : await deps.account.changePasswordWithUia({ ...common, requester: requesterOf(request) });
       return reply.code(result.status).send(result.body);
     },
   });

@@ -3,10 +3,13 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { errors } from '../../errors.js';
 import type { RegistrationService } from '../../services/registration.js';
+import { bearerToken } from '../admin-auth.js';
 import { requireObject } from '../body.js';
 import { clientRoute, operationOf } from '../paths.js';
 import { bucketAsWindow, createLimiter, ipLimit } from '../rate-limit.js';
 import { parseWith } from '../validate.js';
+
+export const APPSERVICE_LOGIN_TYPE = 'm.login.application_service';
 
 const Query = z.object({ kind: z.enum(['user', 'guest']).default('user') }).loose();
 
@@ -68,6 +71,35 @@ export function registerRoute(app: FastifyInstance, deps: RegisterRouteDeps): vo
         return reply.send(body);
       }
       const b = parseWith(Body, raw);
+
+      // Application services (application-service API: server admin style permissions): the
+      // as_token as a Bearer token and type m.login.application_service, no UIA. As in Synapse,
+      // only that type makes the token matter: any other request is ordinary registration (a
+      // stale token a client sends along is ignored). They are exempt from the rc_registration
+      // budget (bridges create users in bulk) but not from the per-IP request budget.
+      const type = raw.type ?? b.auth?.type;
+      if (type === APPSERVICE_LOGIN_TYPE) {
+        const asToken = bearerToken(request) ?? (typeof request.query === 'object' && request.query !== null
+          ? ((request.query as Record<string, unknown>).access_token as string | undefined)
+          : undefined);
+        if (asToken === undefined) throw errors.missingToken();
+        const appservice = registration.appserviceByToken(String(asToken));
+        if (!appservice) throw errors.unknownToken();
+        // The application-service API historically named the field "user".
+        const username = b.username ?? (typeof raw.user === 'string' ? raw.user : undefined);
+        if (username === undefined) throw errors.missingParam('username');
+        const body = await registration.registerDirect({
+          kind: 'appservice',
+          appservice,
+          username,
+          inhibitLogin: b.inhibit_login ?? false,
+          deviceId: b.device_id,
+          initialDeviceDisplayName: b.initial_device_display_name,
+          refreshToken: b.refresh_token ?? false,
+        });
+        return reply.send(body);
+      }
+
       if (b.auth?.session === undefined) await startLimiter(request);
       const result = await registration.registerUser({
         operation: operationOf('POST', request.url),
