@@ -208,7 +208,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     retryMaxMs: config.outbox.retryMaxMs,
     leaseMs: config.outbox.leaseMs,
   });
-  const threepids = createThreepidService({ config, db, clock, random, onQueued: () => outbox.kick() });
+  const gates = createRegistrationGates({ config, db, clock, log: app.log });
+  const threepids = createThreepidService({ config, db, clock, random, onQueued: () => outbox.kick(), gates });
 
   const logins = createLoginIssuer({ clock, random, accessTokenLifetimeMs: config.accessTokenLifetimeMs });
   // Computed once at start-up with the configured argon2id parameters: unknown users' logins are
@@ -245,7 +246,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       ...(Object.keys(config.termsPolicies).length > 0 ? [createTermsStage(config.termsPolicies)] : []),
     ],
   });
-  const gates = createRegistrationGates({ config, db, clock, log: app.log });
   // zxcvbn builds its dictionaries on first use (~0.1-0.4 s): do it at start-up, not in a request.
   if ((config.password.minStrength ?? 0) > 0) estimateStrength('');
   const webhooks: WebhookWorker | undefined = config.abuse.approvalWebhookUrl

@@ -5,6 +5,7 @@
 // server, and by default never tell a stranger whether an address has an account.
 import parsePhoneNumber from 'libphonenumber-js/max';
 import type { Config } from '../config.js';
+import type { RegistrationGates } from './registration-gates.js';
 import {
   canonicaliseEmail,
   CLIENT_SECRET_GRAMMAR,
@@ -46,6 +47,7 @@ export interface RequestTokenInput {
   sendAttempt: number;
   nextLink?: string;
   ip: string;
+  userAgent?: string;
 }
 
 export interface RequestTokenResponse {
@@ -83,6 +85,8 @@ export interface ThreepidDeps {
   random: Random;
   /** Called after a message was queued (wakes the outbox worker). */
   onQueued: () => void;
+  /** The anti-abuse gates (bans, email-domain policy), asked before anything is sent. */
+  gates?: Pick<RegistrationGates, 'checkRequestToken'>;
 }
 
 const SID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -165,6 +169,9 @@ export function createThreepidService(deps: ThreepidDeps): ThreepidService {
       if (!Number.isSafeInteger(input.sendAttempt) || input.sendAttempt < 0) throw errors.invalidParam('send_attempt must be a non-negative integer');
       const address = canonical(target);
       if (!threepidAllowed(address, patterns[medium])) throw errors.threepidDenied();
+      // Bans and the email-domain policy (allow/deny lists, disposable providers), before any
+      // budget is spent or message queued.
+      await deps.gates?.checkRequestToken({ ip: input.ip, userAgent: input.userAgent, purpose, medium, address });
       if (input.nextLink !== undefined && !nextLinkAllowed(input.nextLink, t.nextLinkAllowedHosts)) throw errors.nextLinkNotAllowed();
       const nextLink = input.nextLink ?? null;
       const now = clock.now();

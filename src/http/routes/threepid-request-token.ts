@@ -20,6 +20,8 @@ const common = {
 const EmailBody = z.object({ ...common, email: z.string().max(512) }).loose();
 const MsisdnBody = z.object({ ...common, country: z.string().max(8), phone_number: z.string().max(64) }).loose();
 
+const userAgentOf = (h: string | string[] | undefined) => (Array.isArray(h) ? h.join(', ') : h);
+
 export function threepidRequestTokenRoutes(app: FastifyInstance, deps: { threepids: ThreepidService; perMinute: number }): void {
   const { threepids } = deps;
   const limit = ipLimit(app, '3pid-request-token', { max: deps.perMinute, timeWindow: 60_000 });
@@ -35,7 +37,7 @@ export function threepidRequestTokenRoutes(app: FastifyInstance, deps: { threepi
         const b = parseWith(EmailBody, requireObject(request.body));
         const target: ThreepidTarget = { medium: 'email', email: b.email };
         return reply.send(
-          await threepids.requestToken({ purpose, target, clientSecret: b.client_secret, sendAttempt: b.send_attempt, nextLink: b.next_link, ip: request.ip }),
+          await threepids.requestToken({ purpose, target, clientSecret: b.client_secret, sendAttempt: b.send_attempt, nextLink: b.next_link, ip: request.ip, userAgent: userAgentOf(request.headers['user-agent']) }),
         );
       },
     });
@@ -46,7 +48,7 @@ export function threepidRequestTokenRoutes(app: FastifyInstance, deps: { threepi
         const b = parseWith(MsisdnBody, requireObject(request.body));
         const target: ThreepidTarget = { medium: 'msisdn', country: b.country, phoneNumber: b.phone_number };
         return reply.send(
-          await threepids.requestToken({ purpose, target, clientSecret: b.client_secret, sendAttempt: b.send_attempt, nextLink: b.next_link, ip: request.ip }),
+          await threepids.requestToken({ purpose, target, clientSecret: b.client_secret, sendAttempt: b.send_attempt, nextLink: b.next_link, ip: request.ip, userAgent: userAgentOf(request.headers['user-agent']) }),
         );
       },
     });
