@@ -162,7 +162,7 @@ describe.each(DATABASE_KINDS)('fallback pages in Chromium (%s)', (kind) => {
     await finishRegistration(captcha, session);
   });
 
-  it('completes m.login.registration_token, and calls window.onAuthDone in an embedded browser', async () => {
+  it('completes m.login.registration_token, and calls window.onAuthDone in an embedded browser', { timeout: 180_000 }, async () => {
     const created = await token.t.app.inject({
       method: 'POST',
       url: '/_synapse/admin/v1/registration_tokens/new',
@@ -191,10 +191,19 @@ describe.each(DATABASE_KINDS)('fallback pages in Chromium (%s)', (kind) => {
       const second = await startRegistration(token);
       const page = await embedded.newPage();
       await page.goto(fallbackUrl(token, 'm.login.registration_token', second));
-      // Keyboard only: the token field has the focus, Enter submits.
+      // Keyboard only: the token field has the focus, Enter submits. (Wait for the focus first:
+      // on a loaded machine keystrokes can arrive before autofocus is applied.)
+      await page.waitForFunction(() => {
+        const doc = (globalThis as unknown as Win).document as unknown as { activeElement: { tagName?: string } | null };
+        return doc.activeElement?.tagName === 'INPUT';
+      }, undefined, { timeout: 60_000 });
       await page.keyboard.type(value);
       await page.keyboard.press('Enter');
-      await page.waitForFunction(() => (globalThis as unknown as Win).document.documentElement.dataset.authDone === 'yes');
+      await page.waitForFunction(
+        () => (globalThis as unknown as Win).document.documentElement.dataset.authDone === 'yes',
+        undefined,
+        { timeout: 60_000 },
+      );
       await finishRegistration(token, second);
     } finally {
       await embedded.close();
