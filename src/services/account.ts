@@ -9,13 +9,14 @@ import { STAGE, type Flow } from '../domain/flows.js';
 import { passwordProblem } from '../domain/password-policy.js';
 import { errors } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
-import { passwordBindingDigest, type PasswordHasher } from '../lib/secrets.js';
+import type { PasswordHasher } from '../lib/secrets.js';
 import type { Db, Queryable } from '../store/db.js';
 import { deleteDevices } from '../store/devices.js';
 import { recordUiaResult, spendUiaSession, type UiaSessionRow } from '../store/uia-sessions.js';
 import { unbindAllThreepids } from '../store/user-threepids.js';
 import { markDeactivated, setPasswordHash } from '../store/users.js';
 import type { UiaBody, UiaEngine } from '../uia/engine.js';
+import { authenticateNewPassword } from '../uia/new-password.js';
 import type { Requester } from './authentication.js';
 
 export interface PasswordChange {
@@ -111,24 +112,10 @@ export function createAccountService(deps: AccountDeps): AccountService {
       const binding: Record<string, string | boolean> = { user_id: input.requester.userId };
       if (input.logoutDevices !== undefined) binding.logout_devices = input.logoutDevices;
       // new_password goes in the first request of the exchange (and optionally in every one).
-      if (input.newPassword === undefined && input.auth?.session === undefined) throw errors.missingParam('new_password');
       const request = { operation: input.operation, flows, auth: input.auth, binding, ip: input.ip };
-      let session = await uia.open(request);
-      if (input.newPassword !== undefined) {
-        const digest = passwordBindingDigest(input.newPassword, session.session_id);
-        session = await uia.freeze(session, { ...binding, new_password_digest: digest }, null);
-        // The one hash of the new password, outside any transaction; later rounds compare digests.
-        if (session.password_hash === null) session = await uia.freeze(session, {}, await hasher.hash(input.newPassword));
-      } else {
-        if (session.password_hash === null) throw errors.missingParam('new_password');
-        session = await uia.freeze(session, binding, null);
-      }
-      const outcome = await uia.authenticate(session, request);
+      const outcome = await authenticateNewPassword(uia, hasher, request, input.newPassword);
       if (outcome.status === 'auth_required') return { status: 401, body: outcome.body };
-      const done = outcome.session;
-      const newPasswordHash = done.password_hash;
-      if (newPasswordHash === null) throw errors.missingParam('new_password');
-      const logoutDevices = typeof done.binding.logout_devices === 'boolean' ? done.binding.logout_devices : true;
+      const { session: done, newPasswordHash, logoutDevices } = outcome;
       await perform(done, { user_id: input.requester.userId, password_changed: true, logout_devices: logoutDevices }, (q) =>
         changePassword(q, {
           userId: input.requester.userId,
