@@ -123,6 +123,21 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
   const requiresApproval = config.abuse.requiresApproval;
   const webhook = config.abuse.approvalWebhookUrl !== undefined;
 
+  /** The device and tokens of a new account, unless the client asked for inhibit_login. */
+  async function loginUnlessInhibited(
+    q: Queryable,
+    userId: string,
+    input: { inhibitLogin: boolean; deviceId?: string; initialDeviceDisplayName?: string; refreshToken: boolean },
+  ): Promise<Partial<LoginTokens>> {
+    if (input.inhibitLogin) return {};
+    return logins.issue(q, {
+      userId,
+      deviceId: input.deviceId,
+      displayName: input.initialDeviceDisplayName,
+      refresh: input.refreshToken,
+    });
+  }
+
   async function checkAvailable(username: string): Promise<string> {
     const check = checkUsername(username, rules);
     if (!check.ok) throw errors.invalidUsername(check.message);
@@ -222,15 +237,7 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
           }
           return undefined;
         }
-        const login = input.inhibitLogin
-          ? {}
-          : await logins.issue(q, {
-              userId,
-              deviceId: input.deviceId,
-              displayName: input.initialDeviceDisplayName,
-              refresh: input.refreshToken,
-            });
-        return { user_id: userId, home_server: config.serverName, ...login };
+        return { user_id: userId, home_server: config.serverName, ...(await loginUnlessInhibited(q, userId, input)) };
       });
       deps.metrics?.uiaSessionCompleted(session.operation);
       deps.metrics?.registration('user', flow.join(','));
@@ -375,15 +382,7 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
           displayname: input.displayname,
           appserviceId: asService?.id,
         });
-        const login = input.inhibitLogin
-          ? {}
-          : await logins.issue(q, {
-              userId,
-              deviceId: input.deviceId,
-              displayName: input.initialDeviceDisplayName,
-              refresh: input.refreshToken,
-            });
-        return { user_id: userId, home_server: config.serverName, ...login };
+        return { user_id: userId, home_server: config.serverName, ...(await loginUnlessInhibited(q, userId, input)) };
       });
       deps.metrics?.registration(input.kind, input.kind === 'appservice' ? 'm.login.application_service' : 'shared_secret');
       return body;
