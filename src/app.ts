@@ -230,6 +230,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     db,
     clock,
     random,
+    hasher,
     sessionLifetimeMs: config.registration.uiaSessionLifetimeMs,
     onSessionStarted: (op) => metrics.uiaSessionStarted(op),
     stages: [
@@ -257,13 +258,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   const tokens = createRegistrationTokenService({ db, clock, random });
   const auth = createAuthenticationService({ config, db, clock, logins, verifier });
-  const account = createAccountService({ config, db, clock, hasher, uia });
+  const account = createAccountService({ config, db, clock, uia });
   // A reset without an access token performs the same change as the account service.
   const reset = createPasswordResetService({
     config,
     db,
     clock,
-    hasher,
     uia,
     threepids,
     applyPasswordChange: (q, c) => changePassword(q, c),
@@ -295,7 +295,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const requireAdmin = createAdminGuard(config.adminToken);
   adminRegistrationTokenRoutes(app, { tokens, requireAdmin });
   adminUserRoutes(app, { approvals: createAccountApprovalService({ db, clock }), requireAdmin });
-  adminRegistrationBanRoutes(app, { bans: createRegistrationBanService({ config, db, clock }), requireAdmin });
+  adminRegistrationBanRoutes(app, { bans: createRegistrationBanService({ config, db, clock, onChange: () => gates.bansChanged() }), requireAdmin });
   adminRegistrationAttemptRoutes(app, { audit: createRegistrationAuditService({ db }), requireAdmin });
   loginRoutes(app, { auth, requestsPerMinute: config.rateLimits.loginRequestsPerMinute });
   logoutRoutes(app, { auth });

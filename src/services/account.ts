@@ -9,13 +9,11 @@ import { STAGE, type Flow } from '../domain/flows.js';
 import { passwordProblem } from '../domain/password-policy.js';
 import { errors } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
-import type { PasswordHasher } from '../lib/secrets.js';
 import type { Db, Queryable } from '../store/db.js';
 import { deleteDevices } from '../store/devices.js';
-import { recordUiaResult, spendUiaSession, type UiaSessionRow } from '../store/uia-sessions.js';
 import { unbindAllThreepids } from '../store/user-threepids.js';
 import { markDeactivated, setPasswordHash } from '../store/users.js';
-import type { UiaBody, UiaEngine } from '../uia/engine.js';
+import type { UiaBody, UiaComplete, UiaEngine } from '../uia/engine.js';
 import { authenticateNewPassword } from '../uia/new-password.js';
 import type { Requester } from './authentication.js';
 
@@ -80,7 +78,6 @@ export interface AccountDeps {
   config: Pick<Config, 'password'>;
   db: Db;
   clock: Clock;
-  hasher: PasswordHasher;
   uia: UiaEngine;
 }
 
@@ -88,16 +85,14 @@ export interface AccountDeps {
 export const ACCOUNT_FLOWS: Flow[] = [[STAGE.password]];
 
 export function createAccountService(deps: AccountDeps): AccountService {
-  const { config, db, clock, hasher, uia } = deps;
+  const { config, db, clock, uia } = deps;
   const flows = ACCOUNT_FLOWS;
 
   /** Spends the session and performs the operation in one transaction. */
-  async function perform<T>(session: UiaSessionRow, result: Record<string, unknown>, op: (q: Queryable) => Promise<T>): Promise<T> {
+  async function perform<T>(done: UiaComplete, result: Record<string, unknown>, op: (q: Queryable) => Promise<T>): Promise<T> {
     return db.tx(async (q) => {
-      if (!(await spendUiaSession(q, session.session_id, clock.now()))) throw errors.sessionSpent();
-      const out = await op(q);
-      await recordUiaResult(q, session.session_id, result);
-      return out;
+      if (!(await uia.spend(q, done, result))) throw errors.sessionSpent();
+      return op(q);
     });
   }
 
@@ -113,10 +108,10 @@ export function createAccountService(deps: AccountDeps): AccountService {
       if (input.logoutDevices !== undefined) binding.logout_devices = input.logoutDevices;
       // new_password goes in the first request of the exchange (and optionally in every one).
       const request = { operation: input.operation, flows, auth: input.auth, binding, ip: input.ip };
-      const outcome = await authenticateNewPassword(uia, hasher, request, input.newPassword);
+      const outcome = await authenticateNewPassword(uia, request, input.newPassword);
       if (outcome.status === 'auth_required') return { status: 401, body: outcome.body };
-      const { session: done, newPasswordHash, logoutDevices } = outcome;
-      await perform(done, { user_id: input.requester.userId, password_changed: true, logout_devices: logoutDevices }, (q) =>
+      const { newPasswordHash, logoutDevices } = outcome;
+      await perform(outcome, { user_id: input.requester.userId, password_changed: true, logout_devices: logoutDevices }, (q) =>
         changePassword(q, {
           userId: input.requester.userId,
           newPasswordHash,
@@ -132,13 +127,11 @@ export function createAccountService(deps: AccountDeps): AccountService {
       const binding: Record<string, string | boolean> = { user_id: input.requester.userId };
       if (input.erase !== undefined) binding.erase = input.erase;
       const request = { operation: input.operation, flows, auth: input.auth, binding, ip: input.ip };
-      let session = await uia.open(request);
-      session = await uia.freeze(session, binding, null);
+      const session = await uia.open(request);
       const outcome = await uia.authenticate(session, request);
       if (outcome.status === 'auth_required') return { status: 401, body: outcome.body };
-      const done = outcome.session;
-      const erase = done.binding.erase === true;
-      await perform(done, { user_id: input.requester.userId, deactivated: true, erase }, (q) =>
+      const erase = outcome.session.binding.erase === true;
+      await perform(outcome, { user_id: input.requester.userId, deactivated: true, erase }, (q) =>
         deactivateAccount(q, { userId: input.requester.userId, erase, now: clock.now() }),
       );
       return { status: 200, body: { id_server_unbind_result: 'no-support' } };

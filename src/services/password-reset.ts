@@ -9,9 +9,8 @@ import { resetFlows, type Flow } from '../domain/flows.js';
 import { passwordProblem } from '../domain/password-policy.js';
 import { errors } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
-import type { PasswordHasher } from '../lib/secrets.js';
 import type { Db, Queryable } from '../store/db.js';
-import { recordUiaResult, spendUiaSession } from '../store/uia-sessions.js';
+import { recordUiaResult } from '../store/uia-sessions.js';
 import { findThreepidOwner } from '../store/user-threepids.js';
 import type { UiaBody, UiaEngine } from '../uia/engine.js';
 import { authenticateNewPassword } from '../uia/new-password.js';
@@ -42,14 +41,13 @@ export interface PasswordResetDeps {
   config: Pick<Config, 'password'>;
   db: Db;
   clock: Clock;
-  hasher: PasswordHasher;
   uia: UiaEngine;
   threepids: Pick<ThreepidService, 'media' | 'consumeForOperation'>;
   applyPasswordChange: ApplyPasswordChange;
 }
 
 export function createPasswordResetService(deps: PasswordResetDeps): PasswordResetService {
-  const { config, db, clock, hasher, uia, threepids } = deps;
+  const { config, db, clock, uia, threepids } = deps;
   const flows = resetFlows(threepids.media);
 
   return {
@@ -64,12 +62,12 @@ export function createPasswordResetService(deps: PasswordResetDeps): PasswordRes
       const binding: Record<string, string | boolean> = {};
       if (input.logoutDevices !== undefined) binding.logout_devices = input.logoutDevices;
       const request = { operation: input.operation, flows, auth: input.auth, binding, ip: input.ip };
-      const outcome = await authenticateNewPassword(uia, hasher, request, input.newPassword);
+      const outcome = await authenticateNewPassword(uia, request, input.newPassword);
       if (outcome.status === 'auth_required') return { status: 401, body: outcome.body };
       const { session: done, newPasswordHash, logoutDevices } = outcome;
 
       await db.tx(async (q) => {
-        if (!(await spendUiaSession(q, done.session_id, clock.now()))) throw errors.sessionSpent();
+        if (!(await uia.spend(q, outcome))) throw errors.sessionSpent();
         const [id] = await threepids.consumeForOperation(q, done.completed, 'reset');
         if (!id) throw errors.forbidden('No validated email address or phone number in this session.');
         const userId = await findThreepidOwner(q, id.medium, id.address);

@@ -8,15 +8,15 @@ import { checkUsername, userIdOf } from '../domain/username.js';
 import { errors, MatrixError } from '../errors.js';
 import type { Clock, Random } from '../lib/clock.js';
 import type { Metrics } from '../lib/metrics.js';
-import { passwordBindingDigest, safeEqual, type PasswordHasher } from '../lib/secrets.js';
+import { safeEqual, type PasswordHasher } from '../lib/secrets.js';
 import type { Db, Queryable } from '../store/db.js';
 import { completeTokenUse } from '../store/registration-tokens.js';
-import { recordUiaResult, spendUiaSession, unmarkStage, type UiaSessionRow } from '../store/uia-sessions.js';
+import { recordUiaResult, unmarkStage } from '../store/uia-sessions.js';
 import { recordPolicyAcceptances } from '../store/policy-acceptances.js';
 import { insertUser, localpartExists } from '../store/users.js';
 import { insertAccountRegistration } from '../store/account-approval.js';
 import { enqueueWebhook } from '../store/webhook-outbox.js';
-import type { UiaBody, UiaEngine } from '../uia/engine.js';
+import type { UiaBody, UiaComplete, UiaEngine } from '../uia/engine.js';
 import type { TermsAcceptance } from '../uia/stages/terms.js';
 import type { LoginIssuer, LoginTokens } from './logins.js';
 import type { ThreepidService } from './threepid.js';
@@ -152,12 +152,15 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
    */
   const generateLocalpart = (prefix: string) => `_${prefix}.${random.string(12, GENERATED_ALPHABET)}`;
 
-  /** Inserts the user under the chosen localpart, or a generated one (retrying rare collisions). */
+  /**
+   * Inserts the user under `localpart`. A generated localpart (regenerate: its prefix) is drawn
+   * again on the rare collision; a chosen one is M_USER_IN_USE.
+   */
   async function insertAccount(
     q: Queryable,
     a: {
-      localpart?: string;
-      prefix: string;
+      localpart: string;
+      regenerate?: string;
       passwordHash: string | null;
       isGuest: boolean;
       token?: string;
@@ -168,8 +171,8 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
       approved?: boolean;
     },
   ): Promise<string> {
-    for (let i = 0; i < (a.localpart ? 1 : MAX_NAME_ATTEMPTS); i++) {
-      const localpart = a.localpart ?? generateLocalpart(a.prefix);
+    let localpart = a.localpart;
+    for (let attempt = 1; ; attempt++) {
       const userId = userIdOf(localpart, config.serverName);
       const inserted = await insertUser(q, {
         userId,
@@ -185,14 +188,20 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
         approved: a.approved ?? true,
       });
       if (inserted) return userId;
+      if (a.regenerate === undefined || attempt >= MAX_NAME_ATTEMPTS) throw errors.userInUse();
+      localpart = generateLocalpart(a.regenerate);
     }
-    throw errors.userInUse();
   }
 
-  async function finish(session: UiaSessionRow, input: RegisterUserInput, flow: Flow, trace: AttemptTrace): Promise<RegisterResult> {
+  async function finish(done: UiaComplete, input: RegisterUserInput, trace: AttemptTrace): Promise<RegisterResult> {
+    const { session, flow } = done;
     // Another request may have spent the session while this one ran its stage.
     if (session.spent_at !== null) throw errors.sessionSpent();
-    if (session.password_hash === null) throw errors.missingParam('password');
+    if (session.password_hash === null) {
+      // The client may still send the password in this session: keep the stage it just passed.
+      await uia.keep(done);
+      throw errors.missingParam('password');
+    }
     const passwordHash = session.password_hash;
     const localpart = typeof session.binding.username === 'string' ? session.binding.username : undefined;
     trace.username ??= localpart;
@@ -200,17 +209,22 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
     trace.token = token;
     const terms = (session.completed[STAGE.terms] as TermsAcceptance | undefined)?.policies;
     const now = clock.now();
+    // The user ID is chosen before the transaction so the spending write records it too.
+    const planned = localpart ?? generateLocalpart('user');
+    const plannedUserId = userIdOf(planned, config.serverName);
     try {
       const body = await db.tx(async (q) => {
         // First statement: exactly one request may spend the session. A racing request waits on
         // the row lock, then finds it spent and gets M_FORBIDDEN, never a second account.
-        if (!(await spendUiaSession(q, session.session_id, now))) throw errors.sessionSpent();
+        if (!(await uia.spend(q, done, { user_id: plannedUserId }))) throw errors.sessionSpent();
         // The global caps: one slot per capped window, taken in this transaction (rolled back
         // with it), so concurrent registrations on every instance never exceed a cap.
         await gates.takeCaps(q, now);
         const userId = await insertAccount(q, {
-          localpart, prefix: 'user', passwordHash, isGuest: false, token, approved: !requiresApproval,
+          localpart: planned, regenerate: localpart === undefined ? 'user' : undefined, passwordHash, isGuest: false, token, approved: !requiresApproval,
         });
+        // A generated name collided and was drawn again (rare): record the one used.
+        if (userId !== plannedUserId) await recordUiaResult(q, session.session_id, { user_id: userId });
         trace.userId = userId;
         // Validated identifiers are spent and bound here, in the registration's transaction: an
         // address bound meanwhile by another account fails the whole registration cleanly.
@@ -221,7 +235,6 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
           userId, ip: input.ip, userAgent: input.userAgent?.slice(0, 512) ?? null, registrationToken: token ?? null,
           threepids: threepidList, createdAt: now,
         });
-        await recordUiaResult(q, session.session_id, { user_id: userId });
         // The policy versions presented when the terms stage completed (spec: track them).
         if (terms !== undefined) await recordPolicyAcceptances(q, userId, terms, now);
         if (token !== undefined && !(await completeTokenUse(q, { token, sessionId: session.session_id, now }))) {
@@ -277,37 +290,36 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
       if (problem) throw withRefusalReason(errors.weakPassword(problem), 'weak_password');
     }
 
+    const password = input.password;
     const request = {
       operation: input.operation,
       flows,
       auth: input.auth,
       binding: (localpart !== undefined ? { username: localpart } : {}) as Record<string, string>,
       ip: input.ip,
+      ...(password !== undefined
+        ? {
+            newPassword: {
+              value: password,
+              digestField: 'password_digest',
+              // Guessability (zxcvbn, PASSWORD_MIN_STRENGTH), with the username and server name
+              // counted as guessable words: once per session, just before its one hash (the
+              // estimate runs on the event loop; later rounds carry the same password, as the
+              // digest proves), and before the password is bound, so the client may try another.
+              vet: () => {
+                const weak = passwordStrengthProblem(password, config.password.minStrength ?? 0, [localpart ?? '', config.serverName].filter(Boolean));
+                if (weak) throw withRefusalReason(errors.weakPassword(weak), 'weak_password');
+              },
+            },
+          }
+        : {}),
     };
-    let session = await uia.open(request);
+    const session = await uia.open(request);
     trace.flow = Object.keys(session.completed);
-    if (input.password !== undefined) {
-      if (session.password_hash === null) {
-        // Guessability (zxcvbn, PASSWORD_MIN_STRENGTH), with the username and server name counted
-        // as guessable words: before the hash and before the password is bound to the session
-        // (so the client may try another), once per session like the hash (the estimate runs on
-        // the event loop; later rounds carry the same password, as the digest proves).
-        const weak = passwordStrengthProblem(input.password, config.password.minStrength ?? 0, [localpart ?? '', config.serverName].filter(Boolean));
-        if (weak) throw withRefusalReason(errors.weakPassword(weak), 'weak_password');
-      }
-      const digest = passwordBindingDigest(input.password, session.session_id);
-      session = await uia.freeze(session, { ...request.binding, password_digest: digest }, null);
-      // The one password hash of this registration, computed off the event loop and outside
-      // any transaction; later rounds compare the cheap digest instead of hashing again.
-      if (session.password_hash === null) session = await uia.freeze(session, {}, await hasher.hash(input.password));
-    } else if (localpart !== undefined) {
-      session = await uia.freeze(session, request.binding, null);
-    }
-
     const outcome = await uia.authenticate(session, request);
     if (outcome.status === 'auth_required') return { status: 401, body: outcome.body };
     trace.flow = outcome.flow;
-    return finish(outcome.session, input, outcome.flow, trace);
+    return finish(outcome, input, trace);
   }
 
   return {
@@ -374,7 +386,6 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
       const body = await db.tx(async (q) => {
         const userId = await insertAccount(q, {
           localpart: check.localpart,
-          prefix: 'user',
           passwordHash,
           isGuest: false,
           admin: input.admin ?? false,
@@ -396,7 +407,7 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
         await gates.checkCaps(clock.now());
         const body = await db.tx(async (q) => {
           await gates.takeCaps(q, clock.now());
-          const userId = await insertAccount(q, { prefix: 'guest', passwordHash: null, isGuest: true });
+          const userId = await insertAccount(q, { localpart: generateLocalpart('guest'), regenerate: 'guest', passwordHash: null, isGuest: true });
           const login = await logins.issue(q, { userId, displayName: input.initialDeviceDisplayName, refresh: false });
           return { user_id: userId, home_server: config.serverName, ...login };
         });

@@ -15,13 +15,15 @@ export interface UiaSessionRow {
   fallback_csrf: string | null;
 }
 
+/** Creates a session with what its first request bound (and the password hash, if any): one write. */
 export async function createUiaSession(
   q: Queryable,
-  s: { sessionId: string; operation: string; now: number; expiresAt: number },
+  s: { sessionId: string; operation: string; now: number; expiresAt: number; binding: Record<string, unknown>; passwordHash: string | null },
 ): Promise<UiaSessionRow> {
   const r = await q.query<UiaSessionRow>(
-    `INSERT INTO uia_sessions (session_id, operation, created_at, expires_at) VALUES ($1, $2, $3, $4) RETURNING *`,
-    [s.sessionId, s.operation, s.now, s.expiresAt],
+    `INSERT INTO uia_sessions (session_id, operation, created_at, expires_at, binding, password_hash)
+     VALUES ($1, $2, $3, $4, $5::jsonb, $6) RETURNING *`,
+    [s.sessionId, s.operation, s.now, s.expiresAt, JSON.stringify(s.binding), s.passwordHash],
   );
   return r.rows[0]!;
 }
@@ -85,14 +87,23 @@ export async function unmarkStage(q: Queryable, sessionId: string, stage: string
 /**
  * Spends the session: the one conditional write that lets exactly one request perform the
  * operation. Called first inside the operation's transaction; a racing request blocks on the row
- * and then finds it spent.
+ * and then finds it spent. The same write records the stage that completed the flow in this
+ * request (if any) and the operation's result, when known.
  */
-export async function spendUiaSession(q: Queryable, sessionId: string, now: number): Promise<boolean> {
-  // The password hash and digest have served their purpose: drop them from the session now.
+export async function spendUiaSession(
+  q: Queryable,
+  sessionId: string,
+  now: number,
+  extra: { stage?: { type: string; data: unknown } | undefined; result?: Record<string, unknown> | undefined } = {},
+): Promise<boolean> {
+  // The password hash and digests have served their purpose: drop them from the session now.
   const r = await q.query(
-    `UPDATE uia_sessions SET spent_at = $2, password_hash = NULL, binding = binding - 'password_digest'
+    `UPDATE uia_sessions
+        SET spent_at = $2, password_hash = NULL, binding = binding - 'password_digest' - 'new_password_digest',
+            completed = CASE WHEN $3::text IS NULL THEN completed ELSE jsonb_build_object($3::text, $4::jsonb) || completed END,
+            result = COALESCE($5::jsonb, result)
       WHERE session_id = $1 AND spent_at IS NULL AND expires_at > $2`,
-    [sessionId, now],
+    [sessionId, now, extra.stage?.type ?? null, extra.stage ? JSON.stringify(extra.stage.data ?? true) : null, extra.result ? JSON.stringify(extra.result) : null],
   );
   return r.rowCount === 1;
 }

@@ -5,12 +5,14 @@
 import { completedFlow, offeredStages, stageAllowed, type Flow } from '../domain/flows.js';
 import { errors, MatrixError } from '../errors.js';
 import type { Clock, Random } from '../lib/clock.js';
-import type { Db } from '../store/db.js';
+import { passwordBindingDigest, type PasswordHasher } from '../lib/secrets.js';
+import type { Db, Queryable } from '../store/db.js';
 import {
   createUiaSession,
   findUiaSession,
   freezeBinding,
   markStageCompleted,
+  spendUiaSession,
   type UiaSessionRow,
 } from '../store/uia-sessions.js';
 import type { Stage } from './stage.js';
@@ -24,9 +26,19 @@ export interface UiaBody {
   error?: string;
 }
 
-export type UiaOutcome =
-  | { status: 'complete'; session: UiaSessionRow; flow: Flow }
-  | { status: 'auth_required'; body: UiaBody };
+/**
+ * A flow is complete. When this request's stage completed it, that stage is in `session.completed`
+ * but not yet stored (`unsaved`): `spend` stores it with the spending write, one round trip fewer,
+ * and it stays unstored if the operation fails and rolls back.
+ */
+export interface UiaComplete {
+  status: 'complete';
+  session: UiaSessionRow;
+  flow: Flow;
+  unsaved?: { type: string; data: unknown };
+}
+
+export type UiaOutcome = UiaComplete | { status: 'auth_required'; body: UiaBody };
 
 export interface UiaRequest {
   /** Normalised operation, e.g. "POST /register": the same whatever the r0/v3 prefix or query. */
@@ -40,13 +52,35 @@ export interface UiaRequest {
    */
   binding: Record<string, string | boolean>;
   ip: string;
+  /**
+   * A password the operation will set (registration, password change or reset). It is bound to
+   * the session by a keyed digest stored under `digestField` (the password itself never is), so
+   * a later round cannot swap it, and hashed exactly once, when the session first stores it;
+   * later rounds compare the cheap digest. `vet` runs just before that one hash (e.g. the
+   * guessability estimate) and may throw, leaving nothing bound so the client may try another.
+   */
+  newPassword?: { value: string; digestField: string; vet?: () => void };
 }
 
 export interface UiaEngine {
-  /** Loads the request's session, or starts one; refuses foreign, expired and spent sessions. */
+  /**
+   * Loads the request's session, or starts one, and freezes the request's binding and new
+   * password in it; refuses foreign, expired and spent sessions and changed bindings. A new
+   * session is written once, with its binding and password hash.
+   */
   open(req: UiaRequest): Promise<UiaSessionRow>;
-  /** Stores what the operation computed once for the session (e.g. the password hash). */
-  freeze(session: UiaSessionRow, binding: Record<string, string | boolean>, passwordHash: string | null): Promise<UiaSessionRow>;
+  /**
+   * Spends a completed session inside the operation's transaction, as its first statement: the
+   * one conditional write that lets exactly one request perform the operation. It also stores the
+   * stage left unsaved and the operation's result (when known), and drops the password hash and
+   * digests. False when another request spent it first or it expired.
+   */
+  spend(q: Queryable, done: UiaComplete, result?: Record<string, unknown>): Promise<boolean>;
+  /**
+   * Stores the stage left unsaved when the operation stops short of spending the session but the
+   * session goes on (e.g. the flow is complete but a parameter is still missing).
+   */
+  keep(done: UiaComplete): Promise<void>;
   /** The 401 body for the session's current state, optionally carrying an error. */
   challenge(session: UiaSessionRow, flows: Flow[], error?: MatrixError): UiaBody;
   /** Runs the submitted stage, if any, and says whether a flow is now complete. */
@@ -79,6 +113,7 @@ export interface UiaEngineDeps {
   db: Db;
   clock: Clock;
   random: Random;
+  hasher: PasswordHasher;
   stages: readonly Stage[];
   sessionLifetimeMs: number;
   /** Called once per new session (metrics). */
@@ -114,39 +149,44 @@ export function createUiaEngine(deps: UiaEngineDeps): UiaEngine {
     async open(req) {
       const now = clock.now();
       const sessionId = req.auth?.session;
-      let session: UiaSessionRow;
+      const np = req.newPassword;
       if (sessionId === undefined) {
-        session = await createUiaSession(db, {
-          sessionId: random.string(24, SESSION_ALPHABET),
-          operation: req.operation,
-          now,
-          expiresAt: now + deps.sessionLifetimeMs,
-        });
-        deps.onSessionStarted?.(req.operation);
-      } else {
-        if (typeof sessionId !== 'string') throw errors.badJson('auth.session must be a string');
-        // Only strings that could be a session ID reach the database (no NUL, bounded length).
-        const found = SESSION_ID_GRAMMAR.test(sessionId) ? await findUiaSession(db, sessionId) : undefined;
-        if (!found || found.expires_at <= now) {
-          throw new MatrixError(400, 'M_UNKNOWN', 'Unknown or expired authentication session; start a new one.');
+        const id = random.string(24, SESSION_ALPHABET);
+        const binding: Record<string, string | boolean> = { ...req.binding };
+        let passwordHash: string | null = null;
+        if (np) {
+          np.vet?.();
+          binding[np.digestField] = passwordBindingDigest(np.value, id);
+          // Off the event loop and before the session's one write, outside any transaction.
+          passwordHash = await deps.hasher.hash(np.value);
         }
-        if (found.operation !== req.operation) throw errors.operationChanged();
-        if (found.spent_at !== null) throw errors.sessionSpent();
-        session = found;
+        const session = await createUiaSession(db, { sessionId: id, operation: req.operation, now, expiresAt: now + deps.sessionLifetimeMs, binding, passwordHash });
+        deps.onSessionStarted?.(req.operation);
+        return session;
       }
-      for (const [key, value] of Object.entries(req.binding)) {
-        if (key in session.binding && session.binding[key] !== value) throw errors.operationChanged();
+      if (typeof sessionId !== 'string') throw errors.badJson('auth.session must be a string');
+      // Only strings that could be a session ID reach the database (no NUL, bounded length).
+      const found = SESSION_ID_GRAMMAR.test(sessionId) ? await findUiaSession(db, sessionId) : undefined;
+      if (!found || found.expires_at <= now) {
+        throw new MatrixError(400, 'M_UNKNOWN', 'Unknown or expired authentication session; start a new one.');
       }
-      return session;
-    },
+      if (found.operation !== req.operation) throw errors.operationChanged();
+      if (found.spent_at !== null) throw errors.sessionSpent();
 
-    async freeze(session, binding, passwordHash) {
+      const binding: Record<string, string | boolean> = { ...req.binding };
+      if (np) binding[np.digestField] = passwordBindingDigest(np.value, found.session_id);
       for (const [key, value] of Object.entries(binding)) {
-        if (key in session.binding && session.binding[key] !== value) throw errors.operationChanged();
+        if (key in found.binding && found.binding[key] !== value) throw errors.operationChanged();
       }
-      const fresh = Object.entries(binding).some(([k]) => !(k in session.binding));
-      if (!fresh && (passwordHash === null || session.password_hash !== null)) return session;
-      const stored = await freezeBinding(db, session.session_id, binding, passwordHash);
+      const fresh = Object.keys(binding).some((k) => !(k in found.binding));
+      const needsHash = np !== undefined && found.password_hash === null;
+      if (!fresh && !needsHash) return found;
+      let passwordHash: string | null = null;
+      if (needsHash) {
+        np.vet?.();
+        passwordHash = await deps.hasher.hash(np.value);
+      }
+      const stored = await freezeBinding(db, found.session_id, binding, passwordHash);
       // Another round may have frozen a different value between our read and our write.
       for (const [key, value] of Object.entries(binding)) {
         if (stored.binding[key] !== value) throw errors.operationChanged();
@@ -154,14 +194,24 @@ export function createUiaEngine(deps: UiaEngineDeps): UiaEngine {
       return stored;
     },
 
+    spend: (q, done, result) => spendUiaSession(q, done.session.session_id, clock.now(), { stage: done.unsaved, result }),
+
+    async keep(done) {
+      if (done.unsaved) await storeStage(done.session, done.unsaved);
+    },
+
     async authenticate(session, req) {
+      let passed: { type: string; data: unknown } | undefined;
       if (req.auth?.type !== undefined) {
-        const attempt = await attemptStage(session, req.flows, req.auth, req.ip);
-        if (!attempt.ok) return { status: 'auth_required', body: body(session, req.flows, attempt.error) };
-        session = attempt.session;
+        const checked = await checkStage(session, req.flows, req.auth, req.ip);
+        if (!checked.ok) return { status: 'auth_required', body: body(session, req.flows, checked.error) };
+        passed = checked.passed;
       }
-      const flow = completedFlow(req.flows, new Set(Object.keys(session.completed)));
-      if (flow) return { status: 'complete', session, flow };
+      const completed = passed ? { ...session.completed, [passed.type]: passed.data } : session.completed;
+      const flow = completedFlow(req.flows, new Set(Object.keys(completed)));
+      // The stage that completes a flow is stored by the operation's spending write (spend).
+      if (flow) return passed ? { status: 'complete', session: { ...session, completed }, flow, unsaved: passed } : { status: 'complete', session, flow };
+      if (passed) session = await storeStage(session, passed);
       return { status: 'auth_required', body: body(session, req.flows) };
     },
 
@@ -184,30 +234,50 @@ export function createUiaEngine(deps: UiaEngineDeps): UiaEngine {
     return stageAllowed(flows, completed, type) ? 'allowed' : 'blocked';
   }
 
+  /**
+   * Runs the submitted stage's checks (offered, flow order, the stage's own check) without storing
+   * anything. `passed` is the newly passed stage and its data; absent when the stage had already
+   * been completed (it is not retried).
+   */
+  async function checkStage(
+    session: UiaSessionRow,
+    flows: Flow[],
+    auth: Record<string, unknown>,
+    ip: string,
+  ): Promise<{ ok: true; passed?: { type: string; data: unknown } } | { ok: false; error: MatrixError }> {
+    const type = auth.type;
+    if (typeof type !== 'string') throw errors.badJson('auth.type must be a string');
+    switch (stageState(session, flows, type)) {
+      case 'not_offered':
+        return { ok: false, error: errors.stageForbidden(`Authentication type ${type} is not offered here.`) };
+      case 'completed':
+        return { ok: true };
+      case 'blocked':
+        return { ok: false, error: errors.stageForbidden(`Complete the earlier stages of a flow before ${type}.`) };
+      case 'allowed': {
+        const outcome = await stages.get(type)!.attempt(auth, { session, ip, now: clock.now() });
+        if (!outcome.ok) return { ok: false, error: outcome.error };
+        return { ok: true, passed: { type, data: outcome.data ?? true } };
+      }
+    }
+  }
+
   async function attemptStage(
     session: UiaSessionRow,
     flows: Flow[],
     auth: Record<string, unknown>,
     ip: string,
   ): Promise<StageAttempt> {
-    const type = auth.type;
-    if (typeof type !== 'string') throw errors.badJson('auth.type must be a string');
-    switch (stageState(session, flows, type)) {
-      case 'not_offered':
-        return { ok: false, error: errors.stageForbidden(`Authentication type ${type} is not offered here.`) };
-      // A completed stage is not retried: answer with the session's state (or the result).
-      case 'completed':
-        return { ok: true, session };
-      case 'blocked':
-        return { ok: false, error: errors.stageForbidden(`Complete the earlier stages of a flow before ${type}.`) };
-      case 'allowed': {
-        const outcome = await stages.get(type)!.attempt(auth, { session, ip, now: clock.now() });
-        if (!outcome.ok) return { ok: false, error: outcome.error };
-        const updated = await markStageCompleted(db, session.session_id, type, outcome.data ?? true);
-        // A racing request spent the session between our read and this write.
-        if (!updated) throw errors.sessionSpent();
-        return { ok: true, session: updated };
-      }
-    }
+    const checked = await checkStage(session, flows, auth, ip);
+    if (!checked.ok) return checked;
+    // A completed stage is not retried: answer with the session's state.
+    return { ok: true, session: checked.passed ? await storeStage(session, checked.passed) : session };
+  }
+
+  async function storeStage(session: UiaSessionRow, passed: { type: string; data: unknown }): Promise<UiaSessionRow> {
+    const updated = await markStageCompleted(db, session.session_id, passed.type, passed.data);
+    // A racing request spent the session between our read and this write.
+    if (!updated) throw errors.sessionSpent();
+    return updated;
   }
 }

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STAGE } from '../../src/domain/flows.js';
 import { cryptoRandom, FixedClock } from '../../src/lib/clock.js';
+import { createPasswordHasher } from '../../src/lib/secrets.js';
 import { createUiaEngine } from '../../src/uia/engine.js';
 import { dummyStage } from '../../src/uia/stages/dummy.js';
 import { createRegistrationTokenStage } from '../../src/uia/stages/registration-token.js';
@@ -139,6 +140,7 @@ describe.each(DATABASE_KINDS)('registration gates (%s)', (kind) => {
         const clock = new FixedClock();
         const uia = createUiaEngine({
           db, clock, random: cryptoRandom, sessionLifetimeMs: 3_600_000,
+          hasher: createPasswordHasher({ memoryKiB: 1024, iterations: 1, parallelism: 1 }),
           stages: [dummyStage, createRegistrationTokenStage({ db, holdMs: 60_000, failureBudget: { max: 5, windowMs: 60_000 } })],
         });
         const tokenRow = await db.query(
