@@ -12,7 +12,13 @@ export interface RegistrationBanService {
   remove(id: number): Promise<void>;
 }
 
-export function createRegistrationBanService(deps: { config: Pick<Config, 'abuse'>; db: Db; clock: Clock }): RegistrationBanService {
+export function createRegistrationBanService(deps: {
+  config: Pick<Config, 'abuse'>;
+  db: Db;
+  clock: Clock;
+  /** Called after a ban was added or removed (the gates drop their copy of the list). */
+  onChange?: () => void;
+}): RegistrationBanService {
   const { config, db, clock } = deps;
   return {
     async list() {
@@ -31,10 +37,13 @@ export function createRegistrationBanService(deps: { config: Pick<Config, 'abuse
         throw errors.invalidParam('value: a user-agent pattern is 1-256 printable characters; * matches any run of characters');
       }
       const { row, created } = await insertBan(db, { kind: b.kind, value, reason: b.reason, now: clock.now() });
+      deps.onChange?.();
       return { ban: row, created };
     },
     async remove(id) {
-      if (!(await deleteBan(db, id))) throw errors.notFound('No such ban.');
+      const deleted = await deleteBan(db, id);
+      deps.onChange?.();
+      if (!deleted) throw errors.notFound('No such ban.');
     },
   };
 }

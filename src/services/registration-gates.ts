@@ -38,9 +38,19 @@ export function withRefusalReason(err: MatrixError, reason: string): MatrixError
 }
 const tagged = withRefusalReason;
 
+/**
+ * How long this instance reuses the admin API's bans before reading them again. Reading them on
+ * every check cost a database round trip on each request of every registration; a ban added or
+ * removed on another instance applies here within this time (at once on the instance whose admin
+ * API took it, which drops its copy through bansChanged).
+ */
+export const BAN_REFRESH_MS = 1000;
+
 export interface RegistrationGates {
   /** Bans: throws 403 M_FORBIDDEN for a banned address or user agent. Cheap; call first. */
   checkOrigin(origin: RequestOrigin): Promise<void>;
+  /** The admin API added or removed a ban: the next check reads the list again. */
+  bansChanged(): void;
   /** Caps: throws when a cap's current window is already full (before any work is done). */
   checkCaps(now: number): Promise<void>;
   /** Caps: takes a slot in each capped window inside the account-creating transaction, or throws. */
@@ -80,20 +90,35 @@ export function createRegistrationGates(deps: RegistrationGatesDeps): Registrati
   };
 
   const configured = compileBans({ ips: abuse.bannedIps, userAgents: abuse.bannedUserAgents });
-  let cached: { key: string; bans: CompiledBanList } | undefined;
-  const compiledFromRows = (rows: BanRow[]): CompiledBanList => {
-    const key = rows.map((r) => r.id).join(',');
-    if (cached?.key !== key) {
-      cached = {
-        key,
-        bans: compileBans({
+  // The admin API's bans, compiled, as last read (undefined: none), and the read under way.
+  let adminBans: { bans: CompiledBanList | undefined; readAt: number } | undefined;
+  let reading: Promise<CompiledBanList | undefined> | undefined;
+  let generation = 0;
+  const compile = (rows: BanRow[]): CompiledBanList | undefined =>
+    rows.length === 0
+      ? undefined
+      : compileBans({
           ips: rows.filter((r) => r.kind === 'ip').map((r) => r.value),
           userAgents: rows.filter((r) => r.kind === 'user_agent').map((r) => r.value),
-        }),
-      };
+        });
+  function currentAdminBans(now: number): Promise<CompiledBanList | undefined> {
+    if (adminBans && now - adminBans.readAt < BAN_REFRESH_MS) return Promise.resolve(adminBans.bans);
+    if (!reading) {
+      // One read at a time, shared by the checks that wait for it; a change made meanwhile
+      // (bansChanged) discards its result.
+      const started = generation;
+      reading = listBans(db)
+        .then((rows) => {
+          const bans = compile(rows);
+          if (started === generation) adminBans = { bans, readAt: now };
+          return bans;
+        })
+        .finally(() => {
+          if (started === generation) reading = undefined;
+        });
     }
-    return cached.bans;
-  };
+    return reading;
+  }
 
   const capError = (w: CapWindow, now: number) => {
     const r = capRefusal(w, now, abuse.capShortWaitMs);
@@ -105,12 +130,16 @@ export function createRegistrationGates(deps: RegistrationGatesDeps): Registrati
     async checkOrigin(origin) {
       let verdict: BanVerdict = checkBans(origin.ip, origin.userAgent, configured);
       if (!verdict.banned) {
-        // Bans added through the admin API: read on every check, so they apply on every instance
-        // at once. The table is small (an operator's list); it is parsed again only when it changed.
-        const rows = await listBans(db);
-        if (rows.length > 0) verdict = checkBans(origin.ip, origin.userAgent, compiledFromRows(rows));
+        const bans = await currentAdminBans(clock.now());
+        if (bans) verdict = checkBans(origin.ip, origin.userAgent, bans);
       }
       if (verdict.banned) throw tagged(errors.registrationBanned(), verdict.reason);
+    },
+
+    bansChanged() {
+      generation += 1;
+      adminBans = undefined;
+      reading = undefined;
     },
 
     async checkCaps(now) {

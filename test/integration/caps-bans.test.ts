@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { FixedClock } from '../../src/lib/clock.js';
+import { BAN_REFRESH_MS } from '../../src/services/registration-gates.js';
 import { createPasswordHasher, type PasswordHasher } from '../../src/lib/secrets.js';
 import { ADMIN_TOKEN, BASE_ENV, startApp, uniqueName, type TestApp } from '../helpers/app.js';
 import { DATABASE_KINDS, openTestDatabase, type TestDatabase } from '../helpers/databases.js';
@@ -200,14 +201,19 @@ describe.each(DATABASE_KINDS)('caps and bans (%s)', (kind) => {
       });
     });
 
-    if (kind === 'postgres') it('a ban added on one instance applies on another at once', async () => {
+    if (kind === 'postgres') it('a ban added on one instance applies on another within BAN_REFRESH_MS', async () => {
       const a = await startApp(database, LIMITS);
       const b = await startApp(database, LIMITS);
       try {
+        // b reads the list (no bans yet) before a adds one.
+        expect((await registerOnce(b, { ip: '198.51.100.7' })).statusCode).toBe(200);
         const ban = await a.app.inject({ method: 'POST', url: '/_synapse/admin/v1/registration_bans', headers: admin, payload: { kind: 'ip', value: '198.18.0.0/15' } });
         expect(ban.statusCode).toBe(201);
+        // b reuses the list it read for up to BAN_REFRESH_MS; the ban holds there once that passed.
+        b.clock.advance(BAN_REFRESH_MS);
         expect((await registerOnce(b, { ip: '198.19.1.1' })).statusCode).toBe(403);
         await a.app.inject({ method: 'DELETE', url: `/_synapse/admin/v1/registration_bans/${ban.json().id}`, headers: admin });
+        b.clock.advance(BAN_REFRESH_MS);
         expect((await registerOnce(b, { ip: '198.19.1.1' })).statusCode).toBe(200);
       } finally {
         await a.close();
