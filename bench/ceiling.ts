@@ -4,21 +4,22 @@
 //   CEILING_DATABASE_URL set: a pg pool of CEILING_POOL_SIZE on that Postgres.
 //   unset: an embedded PGlite in CEILING_DATA_DIR, served and pooled exactly as main.ts does.
 import Fastify from 'fastify';
-import { createDb } from '../src/store/db.js';
-import { EMBEDDED_POOL_SIZE, startEmbeddedPostgres } from '../src/store/embedded.js';
+import { createDb, type DbOptions } from '../src/store/db.js';
+import { EMBEDDED_DB_OPTIONS, startEmbeddedPostgres } from '../src/store/embedded.js';
 import { migrate } from '../src/store/migrate.js';
 
 const port = Number(process.env.PORT);
 let url = process.env.CEILING_DATABASE_URL;
-let poolSize = Number(process.env.CEILING_POOL_SIZE ?? '10');
+let options: Omit<DbOptions, 'connectionString'> = { poolSize: Number(process.env.CEILING_POOL_SIZE ?? '10') };
 if (!url) {
   const embedded = await startEmbeddedPostgres(process.env.CEILING_DATA_DIR!);
   url = embedded.connectionString;
-  poolSize = EMBEDDED_POOL_SIZE;
+  options = EMBEDDED_DB_OPTIONS;
 }
 // The same tables as the service (on Postgres, the service's own run later finds them migrated).
 await migrate(url);
-const db = createDb({ connectionString: url, poolSize });
+// The service's database layer with the service's options (prepared statements on Postgres).
+const db = createDb({ connectionString: url, ...options });
 const app = Fastify({ logger: false });
 app.get('/available', async (request) => {
   const { username } = request.query as { username: string };

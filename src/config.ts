@@ -301,6 +301,7 @@ const schema = z
       .refine((v) => v === undefined || v === '' || /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// URL')
       .transform((v) => (v === '' ? undefined : v)),
     DATABASE_POOL_SIZE: int(10, 1, 500),
+    DATABASE_PREPARED_STATEMENTS: bool(true),
     DATA_DIR: z.string().trim().default('./data'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     TRUST_PROXY: trustedProxies,
@@ -527,6 +528,8 @@ export interface Config {
   port: number;
   databaseUrl: string | undefined;
   databasePoolSize: number;
+  /** Server-side prepared statements (off behind a pooler that cannot carry them). */
+  databasePreparedStatements: boolean;
   dataDir: string;
   logLevel: Raw['LOG_LEVEL'];
   trustProxy: string[];
@@ -655,6 +658,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: c.PORT,
     databaseUrl: c.DATABASE_URL,
     databasePoolSize: c.DATABASE_POOL_SIZE,
+    databasePreparedStatements: c.DATABASE_PREPARED_STATEMENTS,
     dataDir: c.DATA_DIR,
     logLevel: c.LOG_LEVEL,
     trustProxy: c.TRUST_PROXY,

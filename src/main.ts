@@ -7,7 +7,7 @@ import { startMetricsServer } from './http/metrics.js';
 import { AppServiceConfigError } from './lib/appservice-config.js';
 import { createMetrics } from './lib/metrics.js';
 import { createDb } from './store/db.js';
-import { EMBEDDED_POOL_SIZE, startEmbeddedPostgres, type EmbeddedPostgres } from './store/embedded.js';
+import { EMBEDDED_DB_OPTIONS, startEmbeddedPostgres, type EmbeddedPostgres } from './store/embedded.js';
 import { migrate } from './store/migrate.js';
 
 async function main(): Promise<void> {
@@ -29,8 +29,8 @@ async function main(): Promise<void> {
     connectionString = embedded.connectionString;
   }
   const db = embedded
-    ? createDb({ connectionString, poolSize: EMBEDDED_POOL_SIZE, connectTimeoutMs: 10_000 })
-    : createDb({ connectionString, poolSize: config.databasePoolSize });
+    ? createDb({ connectionString, ...EMBEDDED_DB_OPTIONS })
+    : createDb({ connectionString, poolSize: config.databasePoolSize, prepare: config.databasePreparedStatements });
   const metrics = createMetrics();
   let app: Awaited<ReturnType<typeof buildApp>>;
   try {

@@ -1,5 +1,5 @@
 // Hashing and comparison of secrets.
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import argon2 from 'argon2';
 import type { Random } from './clock.js';
 
@@ -20,7 +20,10 @@ export function createPasswordHasher(p: Argon2Params, onHash?: (ms: number) => v
   return {
     async hash(password) {
       const t0 = performance.now();
-      const h = await argon2.hash(password, opts);
+      // The salt comes from the CSPRNG synchronously (16 bytes, microseconds): argon2's own
+      // default draws it asynchronously, a job on the same thread pool that queues behind the
+      // hashes under load.
+      const h = await argon2.hash(password, { ...opts, salt: randomBytes(16) });
       onHash?.(performance.now() - t0);
       return h;
     },

@@ -24,13 +24,39 @@ export interface DbOptions {
   connectTimeoutMs?: number;
   /** Server-side limit on one statement. */
   statementTimeoutMs?: number;
+  /**
+   * Named (server-side prepared) statements: each connection parses and plans a statement once
+   * and then only binds it (default true). Off for a pooler that cannot carry them across
+   * connections (PgBouncer in transaction mode before 1.21).
+   */
+  prepare?: boolean;
   onError?: (err: Error) => void;
 }
 
 // BIGINT columns (ms timestamps, counters) come back as JS numbers; all of ours stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
+/**
+ * The statement names, one per distinct SQL text, shared by every pool of the process (pg
+ * prepares a name on each connection the first time that connection runs it). Our SQL texts are
+ * constants in store/, so the map stays as small as the code.
+ */
+const statementNames = new Map<string, string>();
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `mrs_${statementNames.size}`;
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
 export function createDb(opts: DbOptions): Db {
+  const prepare = opts.prepare ?? true;
+  // Statements with parameters are prepared; parameterless ones (BEGIN, COMMIT, listing queries)
+  // go by the simple protocol, one message.
+  const config = (text: string, values: unknown[] | undefined): pg.QueryConfig =>
+    prepare && values !== undefined ? { name: statementName(text), text, values } : { text, values };
   const pool = new pg.Pool({
     connectionString: opts.connectionString,
     max: opts.poolSize,
@@ -44,7 +70,7 @@ export function createDb(opts: DbOptions): Db {
 
   return {
     pool,
-    query: (text, params) => pool.query(text, params as unknown[]),
+    query: (text, params) => pool.query(config(text, params as unknown[] | undefined)),
     async tx(fn) {
       const client = await pool.connect();
       let broken: Error | undefined;
@@ -58,7 +84,7 @@ export function createDb(opts: DbOptions): Db {
       client.on('error', onLost);
       try {
         await client.query('BEGIN');
-        const result = await fn({ query: (text, params) => client.query(text, params as unknown[]) });
+        const result = await fn({ query: (text, params) => client.query(config(text, params as unknown[] | undefined)) });
         await client.query('COMMIT');
         return result;
       } catch (err) {

@@ -21,6 +21,15 @@ export interface EmbeddedPostgres {
 export const EMBEDDED_POOL_SIZE = 1;
 
 /**
+ * How a pool connects to the embedded database (DbOptions without the connection string).
+ * prepare: false, because every connection reaches the same single Postgres session: a named
+ * statement one connection prepares stays there after it closes, and the next connection (a
+ * reconnect, another pool) preparing the same name would fail with "already exists".
+ * connectTimeoutMs: a connection may wait behind another's transaction.
+ */
+export const EMBEDDED_DB_OPTIONS = { poolSize: EMBEDDED_POOL_SIZE, prepare: false, connectTimeoutMs: 10_000 } as const;
+
+/**
  * Postgres settings of the embedded database. shared_buffers: Postgres' default (128MB) is
  * resident in this process from start-up; 16MB holds a small instance's hot pages (the OS caches
  * the data files too) and keeps the service's peak RSS under load below 250 MB (measured with

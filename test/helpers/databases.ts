@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { createDb, type Db } from '../../src/store/db.js';
-import { EMBEDDED_POOL_SIZE, startEmbeddedPostgres } from '../../src/store/embedded.js';
+import { EMBEDDED_DB_OPTIONS, startEmbeddedPostgres } from '../../src/store/embedded.js';
 import { migrate } from '../../src/store/migrate.js';
 
 export interface TestDatabase {
@@ -26,13 +26,9 @@ if (process.env.CI === 'true' && !process.env.TEST_DATABASE_URL) {
 
 export async function openTestDatabase(kind: 'embedded' | 'postgres'): Promise<TestDatabase> {
   const pools: Db[] = [];
-  // Embedded: one connection per pool, as main.ts does (see EMBEDDED_POOL_SIZE).
+  // Embedded: as main.ts connects (see EMBEDDED_DB_OPTIONS).
   const connect = (connectionString: string) => (poolSize = 5) => {
-    const db = createDb(
-      kind === 'embedded'
-        ? { connectionString, poolSize: EMBEDDED_POOL_SIZE, connectTimeoutMs: 10_000 }
-        : { connectionString, poolSize },
-    );
+    const db = createDb(kind === 'embedded' ? { connectionString, ...EMBEDDED_DB_OPTIONS } : { connectionString, poolSize });
     pools.push(db);
     return db;
   };

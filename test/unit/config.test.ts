@@ -196,6 +196,11 @@ describe('HOST, PORT, DATA_DIR, LOG_LEVEL, DATABASE_URL, DATABASE_POOL_SIZE, BOD
     expect(problems({ DATABASE_POOL_SIZE: '0' })[0]).toMatch(/^DATABASE_POOL_SIZE: expected an integer from 1 to 500/);
     expect(problems({ DATABASE_POOL_SIZE: '501' })[0]).toMatch(/^DATABASE_POOL_SIZE: /);
   });
+  it('DATABASE_PREPARED_STATEMENTS: on by default, a boolean', () => {
+    expect(load({}).databasePreparedStatements).toBe(true);
+    expect(load({ DATABASE_PREPARED_STATEMENTS: 'false' }).databasePreparedStatements).toBe(false);
+    expect(problems({ DATABASE_PREPARED_STATEMENTS: 'maybe' })[0]).toMatch(/^DATABASE_PREPARED_STATEMENTS: /);
+  });
   it('BODY_LIMIT_BYTES: 1024..10 MiB', () => {
     expect(load({ BODY_LIMIT_BYTES: '1024' }).bodyLimitBytes).toBe(1024);
     expect(load({ BODY_LIMIT_BYTES: String(10 * 1024 * 1024) }).bodyLimitBytes).toBe(10 * 1024 * 1024);
