@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { HttpClient } from './http-client.js';
+import { postgresCpu, postgresCpuSince, threadCpu } from './proc-cpu.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? '10');
@@ -163,7 +164,19 @@ function sessionOf(body: Buffer): string | undefined {
  * client on its own keep-alive connection through bench/http-client.ts, which takes less CPU
  * from the service than node:http would (see that file).
  */
-async function registrations(port: number, clients: number, seconds: number, tag: string) {
+/** Where the CPU of the measured registrations went (ms per registration), by process and thread. */
+interface CpuSplit {
+  hashing: number;
+  main: number;
+  postgres: number;
+  load: number;
+}
+
+/**
+ * Complete registrations (401 then 200) by `clients` concurrent clients, for `seconds`, against
+ * the service process `target.pid` (and, on Postgres, the backends serving `target.database`).
+ */
+async function registrations(port: number, clients: number, seconds: number, tag: string, target?: { pid: number; database?: string }) {
   const head = HttpClient.head('POST', '/_matrix/client/v3/register', '127.0.0.1', port, ['Content-Type: application/json']);
   const latencies: number[] = [];
   let failures = 0;
@@ -171,6 +184,8 @@ async function registrations(port: number, clients: number, seconds: number, tag
   // The load generator's own CPU (this process, user + system): on a shared machine every
   // millisecond of it is taken from the hashing being measured, so the table shows it.
   const cpu0 = process.cpuUsage();
+  const threads0 = target ? threadCpu(target.pid) : undefined;
+  const pg0 = target?.database ? postgresCpu(target.database) : undefined;
   const start = performance.now();
   const end = start + seconds * 1000;
   await Promise.all(
@@ -203,9 +218,21 @@ async function registrations(port: number, clients: number, seconds: number, tag
   );
   const elapsed = (performance.now() - start) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  const perRegistration = (seconds: number) => (seconds * 1000) / latencies.length;
+  let split: CpuSplit | undefined;
+  if (target && threads0) {
+    const threads1 = threadCpu(target.pid);
+    split = {
+      // The service's other threads: argon2id on libuv's pool, and V8's (GC) helpers.
+      hashing: perRegistration(threads1.others - threads0.others),
+      main: perRegistration(threads1.main - threads0.main),
+      postgres: pg0 ? perRegistration(postgresCpuSince(pg0, postgresCpu(target.database!))) : NaN,
+      load: perRegistration((cpu.user + cpu.system) / 1e6),
+    };
+  }
   latencies.sort((a, b) => a - b);
   const pct = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
-  return { perSecond: latencies.length / elapsed, p50: pct(0.5), p99: pct(0.99), failures, count: latencies.length, loadCpuMs: (cpu.user + cpu.system) / 1000 / latencies.length };
+  return { perSecond: latencies.length / elapsed, p50: pct(0.5), p99: pct(0.99), failures, count: latencies.length, loadCpuMs: (cpu.user + cpu.system) / 1000 / latencies.length, split };
 }
 
 async function hashRate(seconds: number): Promise<number> {
@@ -337,7 +364,7 @@ async function benchKind(kind: 'embedded' | 'postgres'): Promise<Results> {
     const hashRuns: number[] = [];
     for (let i = 0; i < REPEAT; i++) {
       log(`${kind}: registrations, ${CLIENTS} clients, run ${i + 1}`);
-      regRuns.push(await measure('registrations', () => registrations(service.port, CLIENTS, SECONDS, `${kind[0]}r${i}`)));
+      regRuns.push(await measure('registrations', () => registrations(service.port, CLIENTS, SECONDS, `${kind[0]}r${i}`, { pid, database: dbName })));
       log(`${kind}: raw argon2id hash rate, ${CLIENTS} in flight, run ${i + 1}`);
       hashRuns.push(await hashRate(SECONDS));
     }
@@ -383,7 +410,8 @@ function table(results: Results[]): string {
     rows.push([k, '  latency p50 / p99 (ms)', `${r.available.p50} / ${r.available.p99}`, `${r.ceiling.p50} / ${r.ceiling.p99}`, '', '']);
     rows.push([k, 'Registrations/s (dummy flow) vs argon2id hashes/s', f1(r.reg.perSecond), f1(r.hashes), pct(r.reg.perSecond, r.hashes), '≥ 90%']);
     rows.push([k, `  round trip p50 / p99 (ms), ${CLIENTS} clients`, `${f0(r.reg.p50)} / ${f0(r.reg.p99)}`, '', '', '']);
-    rows.push([k, '  load generator CPU per registration (ms)', f2(r.reg.loadCpuMs), '', '', '']);
+    const c = r.reg.split;
+    rows.push([k, '  CPU ms per registration: hashing threads / main thread / Postgres / load generator', c ? `${f1(c.hashing)} / ${f2(c.main)} / ${f2(c.postgres)} / ${f2(c.load)}` : '—', '', '', '']);
     rows.push([k, 'UIA round trip (401 then 200) p50 / p99 (ms), 1 client', `${f0(r.uia.p50)} / ${f0(r.uia.p99)}`, '', '', '']);
     rows.push([k, 'Token validity checks req/s', f0(r.validity.rps), '', '', '']);
     rows.push([k, '  latency p50 / p99 (ms)', `${r.validity.p50} / ${r.validity.p99}`, '', '', '']);

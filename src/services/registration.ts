@@ -14,7 +14,7 @@ import { completeTokenUse } from '../store/registration-tokens.js';
 import { recordUiaResult, unmarkStage } from '../store/uia-sessions.js';
 import { recordPolicyAcceptances } from '../store/policy-acceptances.js';
 import { insertUser, localpartExists } from '../store/users.js';
-import { insertAccountRegistration } from '../store/account-approval.js';
+import type { AccountRegistration } from '../store/account-approval.js';
 import { enqueueWebhook } from '../store/webhook-outbox.js';
 import type { UiaBody, UiaComplete, UiaEngine } from '../uia/engine.js';
 import type { TermsAcceptance } from '../uia/stages/terms.js';
@@ -169,6 +169,8 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
       displayname?: string;
       appserviceId?: string;
       approved?: boolean;
+      /** How a user registration came in, recorded with the account. */
+      registration?: AccountRegistration;
     },
   ): Promise<string> {
     let localpart = a.localpart;
@@ -186,7 +188,7 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
         displayname: a.displayname ?? null,
         appserviceId: a.appserviceId ?? null,
         approved: a.approved ?? true,
-      });
+      }, a.registration);
       if (inserted) return userId;
       if (a.regenerate === undefined || attempt >= MAX_NAME_ATTEMPTS) throw errors.userInUse();
       localpart = generateLocalpart(a.regenerate);
@@ -220,21 +222,19 @@ export function createRegistrationService(deps: RegistrationDeps): RegistrationS
         // The global caps: one slot per capped window, taken in this transaction (rolled back
         // with it), so concurrent registrations on every instance never exceed a cap.
         await gates.takeCaps(q, now);
+        // Validated identifiers are spent here and bound below, in the registration's
+        // transaction: an address bound meanwhile by another account fails the whole
+        // registration cleanly.
+        const ids = await threepids.consumeForOperation(q, session.completed, 'registration');
+        const threepidList = ids.map((i) => ({ medium: i.medium, address: i.address }));
         const userId = await insertAccount(q, {
           localpart: planned, regenerate: localpart === undefined ? 'user' : undefined, passwordHash, isGuest: false, token, approved: !requiresApproval,
+          registration: { ip: input.ip, userAgent: input.userAgent?.slice(0, 512) ?? null, registrationToken: token ?? null, threepids: threepidList, createdAt: now },
         });
         // A generated name collided and was drawn again (rare): record the one used.
         if (userId !== plannedUserId) await recordUiaResult(q, session.session_id, { user_id: userId });
         trace.userId = userId;
-        // Validated identifiers are spent and bound here, in the registration's transaction: an
-        // address bound meanwhile by another account fails the whole registration cleanly.
-        const ids = await threepids.consumeForOperation(q, session.completed, 'registration');
         await threepids.bindAll(q, userId, ids);
-        const threepidList = ids.map((i) => ({ medium: i.medium, address: i.address }));
-        await insertAccountRegistration(q, {
-          userId, ip: input.ip, userAgent: input.userAgent?.slice(0, 512) ?? null, registrationToken: token ?? null,
-          threepids: threepidList, createdAt: now,
-        });
         // The policy versions presented when the terms stage completed (spec: track them).
         if (terms !== undefined) await recordPolicyAcceptances(q, userId, terms, now);
         if (token !== undefined && !(await completeTokenUse(q, { token, sessionId: session.session_id, now }))) {

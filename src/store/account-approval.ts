@@ -1,21 +1,13 @@
 // Account approval (MSC3866) and how each account was registered (migration 0600).
 import type { Queryable } from './db.js';
 
+/** How an account was registered, for the approval queue and the admin API (written by insertUser). */
 export interface AccountRegistration {
-  userId: string;
   ip: string;
   userAgent: string | null;
   registrationToken: string | null;
   threepids: { medium: string; address: string }[];
   createdAt: number;
-}
-
-export async function insertAccountRegistration(q: Queryable, r: AccountRegistration): Promise<void> {
-  await q.query(
-    `INSERT INTO account_registrations (user_id, ip, user_agent, registration_token, threepids, created_at)
-     VALUES ($1, $2, $3, $4, $5::jsonb, $6::bigint)`,
-    [r.userId, r.ip, r.userAgent, r.registrationToken, JSON.stringify(r.threepids), r.createdAt],
-  );
 }
 
 export interface AdminUserRow {

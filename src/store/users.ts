@@ -1,3 +1,4 @@
+import type { AccountRegistration } from './account-approval.js';
 import type { Queryable } from './db.js';
 
 export interface NewUser {
@@ -24,27 +25,38 @@ export interface UserRow {
   approved: boolean;
 }
 
-/** Inserts the user; false when the localpart is taken (the unique constraint settles races). */
-export async function insertUser(q: Queryable, u: NewUser): Promise<boolean> {
-  const r = await q.query(
-    `INSERT INTO users (user_id, localpart, password_hash, is_guest, admin, created_at, registration_token,
+const INSERT_USER = `INSERT INTO users (user_id, localpart, password_hash, is_guest, admin, created_at, registration_token,
                         user_type, displayname, appservice_id, approved)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-     ON CONFLICT DO NOTHING`,
-    [
-      u.userId,
-      u.localpart,
-      u.passwordHash,
-      u.isGuest,
-      u.admin ?? false,
-      u.createdAt,
-      u.registrationToken ?? null,
-      u.userType ?? null,
-      u.displayname ?? null,
-      u.appserviceId ?? null,
-      u.approved ?? true,
-    ],
-  );
+     ON CONFLICT DO NOTHING`;
+
+/**
+ * Inserts the user; false when the localpart is taken (the unique constraint settles races).
+ * With `registration`, the same statement records how the account was registered (one round trip
+ * on the path of every registration).
+ */
+export async function insertUser(q: Queryable, u: NewUser, registration?: AccountRegistration): Promise<boolean> {
+  const user = [
+    u.userId,
+    u.localpart,
+    u.passwordHash,
+    u.isGuest,
+    u.admin ?? false,
+    u.createdAt,
+    u.registrationToken ?? null,
+    u.userType ?? null,
+    u.displayname ?? null,
+    u.appserviceId ?? null,
+    u.approved ?? true,
+  ];
+  const r = registration
+    ? await q.query(
+        `WITH account AS (${INSERT_USER} RETURNING user_id)
+         INSERT INTO account_registrations (user_id, ip, user_agent, registration_token, threepids, created_at)
+         SELECT user_id, $12, $13, $14, $15::jsonb, $16::bigint FROM account`,
+        [...user, registration.ip, registration.userAgent, registration.registrationToken, JSON.stringify(registration.threepids), registration.createdAt],
+      )
+    : await q.query(INSERT_USER, user);
   return r.rowCount === 1;
 }
 
