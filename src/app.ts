@@ -2,7 +2,7 @@
 // and main.ts build the same thing. Every dependency that varies (database, clock, randomness)
 // comes in through deps.
 import Fastify, { type FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import { registerBodyParser } from './http/body.js';
 import { registerCors } from './http/cors.js';
@@ -148,6 +148,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Connection errors are reported through the app's logger once it exists (below).
   let onRedisError: (err: Error) => void = () => {};
   if (config.redis) {
+    // Loaded only when configured (~1 MB of heap that a single instance does not need).
+    const { Redis } = await import('ioredis');
     redis = new Redis(config.redis.url, {
       lazyConnect: true,
       enableOfflineQueue: false,

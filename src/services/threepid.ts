@@ -3,7 +3,8 @@
 // transaction; submitToken (the link page or submit_url) validates it; the UIA stages and the
 // operations (registration, password reset) then consume it. Answers never depend on the mail
 // server, and by default never tell a stranger whether an address has an account.
-import parsePhoneNumber from 'libphonenumber-js/max';
+import { createRequire } from 'node:module';
+import type parsePhoneNumberType from 'libphonenumber-js/max';
 import type { Config } from '../config.js';
 import type { RegistrationGates } from './registration-gates.js';
 import {
@@ -33,6 +34,15 @@ import {
 } from '../store/threepid-validations.js';
 import { bindThreepid, findThreepidOwner } from '../store/user-threepids.js';
 import { accountExistsEmail, accountExistsSms, validationEmail, validationSms } from './threepid-messages.js';
+
+// libphonenumber's full metadata (~2 MB of heap) is loaded at the first phone number, not at start:
+// most deployments never see one (msisdn needs SMS_GATEWAY_URL). The package is also CommonJS.
+const require = createRequire(import.meta.url);
+let phoneParser: typeof parsePhoneNumberType | undefined;
+const parsePhoneNumber: typeof parsePhoneNumberType = (...args) => {
+  phoneParser ??= require('libphonenumber-js/max') as typeof parsePhoneNumberType;
+  return phoneParser(...args);
+};
 
 /** Where the validation page and submit_url live (public paths; see README's reverse-proxy section). */
 export const VALIDATE_PAGE_PATH = '/_registration/v1/threepid/validate';
