@@ -31,12 +31,15 @@ export const EMBEDDED_POOL_SIZE = 1;
 export const EMBEDDED_DB_OPTIONS = { poolSize: EMBEDDED_POOL_SIZE, prepare: false, connectTimeoutMs: 10_000 } as const;
 
 /**
- * Postgres settings of the embedded database. shared_buffers: Postgres' default (128MB) is
- * resident in this process from start-up; 16MB holds a small instance's hot pages (the OS caches
- * the data files too) and keeps the service's peak RSS under load below 250 MB (measured with
- * npm run bench: PGlite alone ~0.3 GB at 128MB, ~0.2 GB at 16MB).
+ * Postgres settings of the embedded database. shared_buffers: all of it is resident in this
+ * process from start-up (PGlite allocates it zeroed in its WebAssembly memory): Postgres' default
+ * (128MB) cost ~0.1 GB more than 16MB (npm run bench: ~0.3 GB against ~0.2 GB). 8MB (1024 pages)
+ * holds a small instance's hot pages, and the OS caches the data files besides. Measured with
+ * bench/memory.ts: PGlite's memory ~30 MB resident at 16MB, ~22 MB at 8MB, with the same CPU per
+ * request (available 0.56-0.65 ms at 8MB, 0.62-0.68 ms at 16MB; validity ~1.1 ms both) and peak
+ * RSS under registrations 227-229 MB against 236-238 MB.
  */
-const EMBEDDED_SETTINGS = ['-c', 'shared_buffers=16MB'];
+const EMBEDDED_SETTINGS = ['-c', 'shared_buffers=8MB'];
 
 /**
  * Compiles PGlite's WebAssembly (Postgres) with V8's baseline compiler only (Liftoff), without
