@@ -8,6 +8,7 @@ import { registerBodyParser } from './http/body.js';
 import { registerCors } from './http/cors.js';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling, registerExpectationHandler } from './http/errors.js';
 import { registerRateLimit } from './http/rate-limit.js';
+import { OneLinePerRequest } from './http/request-log.js';
 import { createAdminGuard } from './http/admin-auth.js';
 import { adminRegistrationTokenRoutes } from './http/routes/admin-registration-tokens.js';
 import { registerAvailableRoute } from './http/routes/register-available.js';
@@ -165,6 +166,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const app = Fastify({
     logger: deps.logger === undefined ? loggerOptions(config.logLevel) : deps.logger,
+    logController: new OneLinePerRequest(),
     trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
     bodyLimit: config.bodyLimitBytes,
     // Query strings and URLs from hostile clients: bounded, and never a 500.
