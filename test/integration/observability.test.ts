@@ -140,7 +140,8 @@ describe.each(DATABASE_KINDS)('observability (%s)', (kind) => {
     await t.app.inject({ method: 'GET', url: '/_synapse/admin/v1/registration_tokens', headers: { authorization: 'Bearer wrong-admin-token-never-logged' } });
     secrets.push('wrong-admin-token-never-logged');
 
-    // Two lines (incoming, completed) for each of the ten logged requests above.
+    // At trace level, two lines (incoming at debug, completed at info) for each of the ten logged
+    // requests above.
     expect(lines.length, lines.map((l) => JSON.parse(l).msg).join("|")).toBeGreaterThanOrEqual(20);
     const reqIds = new Set<string>();
     for (const line of lines) {
@@ -153,6 +154,39 @@ describe.each(DATABASE_KINDS)('observability (%s)', (kind) => {
     }
     expect(reqIds.size).toBeGreaterThanOrEqual(10);
     expect(lines.some((l) => l.includes('"url":"/_matrix/client/v3/register"'))).toBe(true);
+  });
+
+  it('logs each request once at info level, with its method, path, status, response time and id', async () => {
+    const infoLines: string[] = [];
+    const capture = new Writable({
+      write(chunk, _enc, done) {
+        infoLines.push(...String(chunk).split('\n').filter((l) => l.length > 0));
+        done();
+      },
+    });
+    const info = await startApp(database, {}, { logger: { ...loggerOptions('info'), stream: capture } });
+    try {
+      const token = 'token-never-logged-7f3a';
+      const username = uniqueName();
+      await info.app.inject({ url: `/_matrix/client/v3/register/available?username=${username}`, headers: { authorization: `Bearer ${token}` } });
+      await info.app.inject({ method: 'POST', url: '/_matrix/client/v3/register/available', payload: { password: token } });
+      await info.app.inject({ url: '/health' }); // logLevel silent: no line
+      const line = (method: string, statusCode: number) =>
+        expect.objectContaining({
+          level: 30,
+          msg: 'request completed',
+          reqId: expect.stringMatching(/^[a-z0-9]{16}$/),
+          req: { method, url: '/_matrix/client/v3/register/available', remoteAddress: '127.0.0.1' },
+          res: { statusCode },
+          responseTime: expect.any(Number),
+        });
+      const entries = infoLines.map((l) => JSON.parse(l) as { reqId: string });
+      expect(entries).toEqual([line('GET', 200), line('POST', 405)]);
+      expect(entries[0]!.reqId).not.toBe(entries[1]!.reqId);
+      for (const l of infoLines) expect(l.includes(token) || l.includes(username), l).toBe(false);
+    } finally {
+      await info.close();
+    }
   });
 
   it('serves Prometheus metrics behind METRICS_TOKEN with the service\'s series', async () => {
