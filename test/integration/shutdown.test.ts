@@ -97,7 +97,9 @@ describe.each(DATABASE_KINDS)('graceful shutdown of the process (%s)', (kind) =>
   });
 
   it('finishes requests in flight when it stops listening', async () => {
-    const p = await startServiceProcess({ ...ENV, ...dbEnv(), ARGON2_MEMORY_KIB: '65536', ARGON2_ITERATIONS: '3' });
+    // At debug, the service logs each request as it arrives ("incoming request"), not only when
+    // it completes: the test waits for those lines.
+    const p = await startServiceProcess({ ...ENV, ...dbEnv(), LOG_LEVEL: 'debug', ARGON2_MEMORY_KIB: '65536', ARGON2_ITERATIONS: '3' });
     procs.push(p);
     const before = (p.output().match(/incoming request/g) ?? []).length;
     const inFlight = Promise.all(
