@@ -9,9 +9,11 @@ import { safeEqual } from '../lib/secrets.js';
 import { bearerToken } from './admin-auth.js';
 
 export function registerMetricsHooks(app: FastifyInstance, metrics: Metrics): void {
-  app.addHook('onResponse', async (request, reply) => {
+  // A callback hook (no promise per request), as in cors.ts.
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.httpRequest(route, request.method, reply.statusCode, reply.elapsedTime / 1000);
+    done();
   });
 }
 
