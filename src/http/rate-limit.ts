@@ -21,6 +21,10 @@ export async function registerRateLimit(
   await app.register(rateLimit, {
     global: false,
     errorResponseBuilder: (_req, ctx) => errors.limitExceeded(ctx.ttl),
+    // The x-ratelimit-* headers only on a 429 (with Retry-After), as Synapse: Matrix clients
+    // read retry_after_ms from the error, and three more headers on every other answer were
+    // work on every request for nobody.
+    addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
     ...(shared ? { redis: shared.redis, nameSpace: shared.nameSpace, skipOnError: true } : {}),
   });
 }
