@@ -304,6 +304,7 @@ const schema = z
     DATABASE_PREPARED_STATEMENTS: bool(true),
     DATA_DIR: z.string().trim().default('./data'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    LOG_FLUSH_INTERVAL: duration('100ms', 1),
     TRUST_PROXY: trustedProxies,
     BODY_LIMIT_BYTES: int(65_536, 1024, 10 * 1024 * 1024),
 
@@ -532,6 +533,8 @@ export interface Config {
   databasePreparedStatements: boolean;
   dataDir: string;
   logLevel: Raw['LOG_LEVEL'];
+  /** Log lines are written out in batches, at least this often (ms). */
+  logFlushIntervalMs: number;
   trustProxy: string[];
   bodyLimitBytes: number;
   registration: {
@@ -661,6 +664,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databasePreparedStatements: c.DATABASE_PREPARED_STATEMENTS,
     dataDir: c.DATA_DIR,
     logLevel: c.LOG_LEVEL,
+    logFlushIntervalMs: c.LOG_FLUSH_INTERVAL,
     trustProxy: c.TRUST_PROXY,
     bodyLimitBytes: c.BODY_LIMIT_BYTES,
     registration: {

@@ -5,6 +5,7 @@ import { buildApp, loggerOptions } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { startMetricsServer } from './http/metrics.js';
 import { AppServiceConfigError } from './lib/appservice-config.js';
+import { createLogDestination } from './lib/log-destination.js';
 import { createMetrics } from './lib/metrics.js';
 import { setV8FlagUnlessGiven } from './lib/v8-flags.js';
 import { createDb } from './store/db.js';
@@ -49,7 +50,10 @@ async function main(): Promise<void> {
   const metrics = createMetrics();
   let app: Awaited<ReturnType<typeof buildApp>>;
   try {
-    app = await buildApp({ config, db, metrics, logger: loggerOptions(config.logLevel) });
+    // stdout in batches (lib/log-destination.ts), written out on every exit but SIGKILL.
+    const stream = createLogDestination(1, config.logFlushIntervalMs, (err) => process.stderr.write(`log lines lost: ${err.message}\n`));
+    process.once('exit', () => stream.close());
+    app = await buildApp({ config, db, metrics, logger: { ...loggerOptions(config.logLevel), stream } });
   } catch (err) {
     if (err instanceof AppServiceConfigError || /^REDIS_URL:/.test((err as Error).message)) {
       process.stderr.write(`configuration error: ${(err as Error).message}\n`);

@@ -217,6 +217,14 @@ describe.each(DATABASE_KINDS)('observability (%s)', (kind) => {
     const again = (await t.app.inject({ url: '/metrics', headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).body;
     expect(again).not.toContain('abc123');
     expect(sample(again, 'mrs_http_requests_total', { route: 'unmatched', status: '404' })).toBeGreaterThanOrEqual(1);
+    // mrs_http_requests_total is read from the histogram's counts: the same number in every series.
+    const counts = again.split('\n').filter((l) => l.startsWith('mrs_http_request_duration_seconds_count{'));
+    expect(counts.length).toBeGreaterThanOrEqual(3);
+    for (const line of counts) {
+      const labels = Object.fromEntries([...line.matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1]!, x[2]!]));
+      expect(sample(again, 'mrs_http_requests_total', labels), line).toBe(Number(line.split(' ').pop()));
+    }
+    expect(again.split('\n').filter((l) => l.startsWith('mrs_http_requests_total{'))).toHaveLength(counts.length);
   });
 
   it('serves /metrics on a separate listener, and not on the main port without a token', async () => {

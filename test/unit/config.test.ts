@@ -201,6 +201,12 @@ describe('HOST, PORT, DATA_DIR, LOG_LEVEL, DATABASE_URL, DATABASE_POOL_SIZE, BOD
     expect(load({ DATABASE_PREPARED_STATEMENTS: 'false' }).databasePreparedStatements).toBe(false);
     expect(problems({ DATABASE_PREPARED_STATEMENTS: 'maybe' })[0]).toMatch(/^DATABASE_PREPARED_STATEMENTS: /);
   });
+  it('LOG_FLUSH_INTERVAL: 100 ms by default, a duration of at least 1 ms', () => {
+    expect(load({}).logFlushIntervalMs).toBe(100);
+    expect(load({ LOG_FLUSH_INTERVAL: '1s' }).logFlushIntervalMs).toBe(1000);
+    expect(problems({ LOG_FLUSH_INTERVAL: '0ms' })[0]).toMatch(/^LOG_FLUSH_INTERVAL: must be at least 1 ms/);
+    expect(problems({ LOG_FLUSH_INTERVAL: 'soon' })[0]).toMatch(/^LOG_FLUSH_INTERVAL: /);
+  });
   it('BODY_LIMIT_BYTES: 1024..10 MiB', () => {
     expect(load({ BODY_LIMIT_BYTES: '1024' }).bodyLimitBytes).toBe(1024);
     expect(load({ BODY_LIMIT_BYTES: String(10 * 1024 * 1024) }).bodyLimitBytes).toBe(10 * 1024 * 1024);
