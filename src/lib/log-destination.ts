@@ -5,8 +5,9 @@
 // /dev/null), because every write re-measures the byte length of the whole pending buffer, and
 // each flush is a job on libuv's thread pool, the pool the argon2id hashes keep busy. Lines
 // here are collected as strings and written together, synchronously, at most every
-// flushIntervalMs or once FLUSH_CHARS have gathered, and at exit: on GET /register/available the
-// request line went from ~39k to ~Nk instructions (bench/instructions.ts).
+// flushIntervalMs or once FLUSH_CHARS have gathered, and at exit. On GET /register/available,
+// LOG_LEVEL=info cost ~39k instructions per request more than LOG_LEVEL=warn with pino's
+// destination and ~21k with this one (bench/instructions.ts, the first window after warm-up).
 //
 // What batching costs: a line reaches stdout up to one interval late, and a process killed with
 // SIGKILL (or by the OOM killer) loses the lines of its last interval. Every other exit
