@@ -130,10 +130,10 @@ async function benchKind(kind: 'embedded' | 'postgres'): Promise<Results> {
     await cannon(ceilingChild.port, '/available?username=nobody', WARMUP_SECONDS);
     await cannon(service.port, availablePath, WARMUP_SECONDS);
     for (let i = 0; i < REPEAT; i++) {
-      log(`${kind}: ceiling, run ${i + 1}`);
       ceilingRuns.push(await cannon(ceilingChild.port, '/available?username=nobody', SECONDS));
-      log(`${kind}: /register/available, run ${i + 1}`);
+      log(`${kind}: ceiling, run ${i + 1}: ${ceilingRuns[i]!.rps.toFixed(0)} req/s`);
       availableRuns.push(await measure('available', () => cannon(service.port, availablePath, SECONDS)));
+      log(`${kind}: /register/available, run ${i + 1}: ${availableRuns[i]!.rps.toFixed(0)} req/s`);
     }
     const ceilingRss = peakRssMb(ceilingChild.proc.pid!);
     await ceilingChild.stop();
@@ -151,10 +151,10 @@ async function benchKind(kind: 'embedded' | 'postgres'): Promise<Results> {
     const regRuns: Awaited<ReturnType<typeof registrations>>[] = [];
     const hashRuns: number[] = [];
     for (let i = 0; i < REPEAT; i++) {
-      log(`${kind}: registrations, ${CLIENTS} clients, run ${i + 1}`);
       regRuns.push(await measure('registrations', () => registrations(service.port, CLIENTS, SECONDS, `${kind[0]}r${i}`, { pid, database: database?.name })));
-      log(`${kind}: raw argon2id hash rate, ${CLIENTS} in flight, run ${i + 1}`);
+      log(`${kind}: registrations, ${CLIENTS} clients, run ${i + 1}: ${regRuns[i]!.perSecond.toFixed(1)}/s`);
       hashRuns.push(await hashRate(SECONDS));
+      log(`${kind}: raw argon2id hash rate, ${CLIENTS} in flight, run ${i + 1}: ${hashRuns[i]!.toFixed(1)}/s`);
     }
     await service.stop();
     return {
