@@ -51,7 +51,13 @@ async function main(): Promise<void> {
   let app: Awaited<ReturnType<typeof buildApp>>;
   try {
     // stdout in batches (lib/log-destination.ts), written out on every exit but SIGKILL.
-    const stream = createLogDestination(1, config.logFlushIntervalMs, (err) => process.stderr.write(`log lines lost: ${err.message}\n`));
+    // A closed stdout is said once on stderr, not at every flush.
+    let lostReported = false;
+    const stream = createLogDestination(1, config.logFlushIntervalMs, (err) => {
+      if (lostReported) return;
+      lostReported = true;
+      process.stderr.write(`log lines lost (stdout: ${err.message}); further losses are not reported\n`);
+    });
     process.once('exit', () => stream.close());
     app = await buildApp({ config, db, metrics, logger: { ...loggerOptions(config.logLevel), stream } });
   } catch (err) {
