@@ -22,6 +22,8 @@ export interface DbOptions {
   poolSize: number;
   /** How long a request waits for a free connection before failing (bounded outage behaviour). */
   connectTimeoutMs?: number;
+  /** How long an idle connection stays open (ms; 0: until the pool closes). Default 30 s. */
+  idleTimeoutMs?: number;
   /** Server-side limit on one statement. */
   statementTimeoutMs?: number;
   /**
@@ -37,40 +39,71 @@ export interface DbOptions {
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
 /**
- * The statement names, one per distinct SQL text, shared by every pool of the process (pg
- * prepares a name on each connection the first time that connection runs it). Our SQL texts are
- * constants in store/, so the map stays as small as the code.
+ * Statement names: a number per distinct SQL text (our texts are constants in store/, so the map
+ * stays as small as the code) under a prefix per connection. The prefix is for the embedded
+ * database, whose connections all reach one shared Postgres session: there a name prepared by one
+ * connection stays after it closes, and the next connection preparing the same name would fail
+ * with "already exists". On Postgres every connection has its own session and the prefix changes
+ * nothing. pg prepares a name on a connection the first time that connection runs it.
  */
-const statementNames = new Map<string, string>();
-function statementName(text: string): string {
-  let name = statementNames.get(text);
-  if (name === undefined) {
-    name = `mrs_${statementNames.size}`;
-    statementNames.set(text, name);
+const statementNumbers = new Map<string, number>();
+const connectionPrefixes = new WeakMap<pg.ClientBase, string>();
+let connections = 0;
+function statementName(client: pg.ClientBase, text: string): string {
+  let n = statementNumbers.get(text);
+  if (n === undefined) {
+    n = statementNumbers.size;
+    statementNumbers.set(text, n);
   }
-  return name;
+  return `mrs_${connectionPrefixes.get(client)}_${n}`;
 }
 
 export function createDb(opts: DbOptions): Db {
   const prepare = opts.prepare ?? true;
   // Statements with parameters are prepared; parameterless ones (BEGIN, COMMIT, listing queries)
   // go by the simple protocol, one message.
-  const config = (text: string, values: unknown[] | undefined): pg.QueryConfig =>
-    prepare && values !== undefined ? { name: statementName(text), text, values } : { text, values };
+  const config = (client: pg.ClientBase, text: string, values: unknown[] | undefined): pg.QueryConfig =>
+    prepare && values !== undefined ? { name: statementName(client, text), text, values } : { text, values };
   const pool = new pg.Pool({
     connectionString: opts.connectionString,
     max: opts.poolSize,
     connectionTimeoutMillis: opts.connectTimeoutMs ?? 3000,
-    idleTimeoutMillis: 30_000,
+    idleTimeoutMillis: opts.idleTimeoutMs ?? 30_000,
     statement_timeout: opts.statementTimeoutMs ?? 10_000,
     query_timeout: (opts.statementTimeoutMs ?? 10_000) + 2000,
   });
+  pool.on('connect', (client) => connectionPrefixes.set(client, `c${++connections}`));
   // An idle client losing its server (database restart) must not crash the process.
   pool.on('error', (err) => opts.onError?.(err));
 
   return {
     pool,
-    query: (text, params) => pool.query(config(text, params as unknown[] | undefined)),
+    // pool.query, but with the connection in hand for the statement's name. A connection is
+    // thrown away only when it is broken (pool.query dropped it after any failed statement, a
+    // unique violation included: on the embedded database each new connection prepares its
+    // statements again in the shared session, where they stay).
+    async query(text, params) {
+      const client = await pool.connect();
+      let released = false;
+      const release = (err?: Error) => {
+        if (released) return;
+        released = true;
+        client.release(err);
+      };
+      // As pool.query: a checked-out client whose server goes away emits 'error'.
+      const onLost = (err: Error) => release(err);
+      client.once('error', onLost);
+      try {
+        const result = await client.query(config(client, text, params as unknown[] | undefined));
+        release();
+        return result;
+      } catch (err) {
+        release(isConnectionError(err) ? (err as Error) : undefined);
+        throw err;
+      } finally {
+        client.off('error', onLost);
+      }
+    },
     async tx(fn) {
       const client = await pool.connect();
       let broken: Error | undefined;
@@ -84,7 +117,7 @@ export function createDb(opts: DbOptions): Db {
       client.on('error', onLost);
       try {
         await client.query('BEGIN');
-        const result = await fn({ query: (text, params) => client.query(config(text, params as unknown[] | undefined)) });
+        const result = await fn({ query: (text, params) => client.query(config(client, text, params as unknown[] | undefined)) });
         await client.query('COMMIT');
         return result;
       } catch (err) {
