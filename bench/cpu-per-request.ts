@@ -15,16 +15,10 @@
 // second in all, so every target works under the same batching of events, which steadies the
 // comparison), LOG_LEVEL (info), CPU_PROFILE_DIR (set: the services run under node --cpu-prof,
 // writing their profiles there on exit).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import pg from 'pg';
+import { freePort, freshDatabase, startChild, type Child } from './harness.js';
+import { processCpu } from './proc-cpu.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SECONDS = Number(process.env.CPU_SECONDS ?? '10');
 const REPEAT = Number(process.env.CPU_REPEAT ?? '3');
 const SERVICES = (process.env.CPU_SERVICES ?? 'service=dist/main.js').split(',').map((s) => [s.slice(0, s.indexOf('=')), s.slice(s.indexOf('=') + 1)] as const);
@@ -35,65 +29,24 @@ const PROFILE_DIR = process.env.CPU_PROFILE_DIR;
 const RATE = process.env.CPU_RATE ? Number(process.env.CPU_RATE) : undefined;
 const log = (m: string) => process.stderr.write(`[cpu] ${m}\n`);
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
-/** utime + stime of a process, in ms (/proc/<pid>/stat fields 14 and 15, in clock ticks of 10 ms). */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
-async function start(args: string[], env: Record<string, string>, readyPath: string): Promise<{ proc: ChildProcess; port: number }> {
-  const port = await freePort();
-  const proc = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
-  for (let i = 0; i < 240; i++) {
-    if (proc.exitCode !== null) break;
-    const ok = await fetch(`http://127.0.0.1:${port}${readyPath}`).then((r) => r.status > 0, () => false);
-    if (ok) return { proc, port };
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`${args.join(' ')} not ready`);
-}
-
-const stop = (proc: ChildProcess) =>
-  new Promise<void>((resolve) => {
-    proc.once('exit', () => resolve());
-    proc.kill('SIGTERM');
-  });
-
 async function load(pid: number, url: string, seconds: number): Promise<{ rps: number; cpuPerRequestUs: number; non2xx: number }> {
-  const cpu0 = cpuMs(pid);
+  const cpu0 = processCpu(pid);
   const r = await autocannon({ url, connections: CONNECTIONS, duration: seconds, ...(RATE ? { overallRate: RATE } : {}) });
-  const cpu = cpuMs(pid) - cpu0;
-  return { rps: r.requests.average, cpuPerRequestUs: (cpu * 1000) / r.requests.total, non2xx: r.non2xx + r.errors + r.timeouts };
+  const cpu = processCpu(pid) - cpu0;
+  return { rps: r.requests.average, cpuPerRequestUs: (cpu * 1e6) / r.requests.total, non2xx: r.non2xx + r.errors + r.timeouts };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-const dbName = `mrs_cpu_${randomBytes(5).toString('hex')}`;
-const admin = new pg.Client({ connectionString: ADMIN_URL });
-await admin.connect();
-await admin.query(`CREATE DATABASE ${dbName}`);
-const u = new URL(ADMIN_URL);
-u.pathname = `/${dbName}`;
-const dbUrl = u.toString();
-const procs: ChildProcess[] = [];
+const database = await freshDatabase(ADMIN_URL, 'mrs_cpu');
+const dbUrl = database.url;
+const children: Child[] = [];
 try {
   const targets: { name: string; pid: number; url: string }[] = [];
   for (const [name, spec] of SERVICES) {
     const [main, vars] = spec.split('?') as [string, string | undefined];
     const args = [...(PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []), main];
-    const s = await start(
+    const s = await startChild(
       args,
       {
         DATABASE_URL: dbUrl,
@@ -105,14 +58,15 @@ try {
         RATE_LIMIT_AVAILABLE_PER_MINUTE: '1000000',
         ...Object.fromEntries(new URLSearchParams(vars ?? '')),
       },
+      await freePort(),
       '/_matrix/client/v3/register/available?username=x',
     );
-    procs.push(s.proc);
+    children.push(s);
     targets.push({ name, pid: s.proc.pid!, url: `http://127.0.0.1:${s.port}/_matrix/client/v3/register/available?username=nobody` });
   }
   if (CEILING) {
-    const c = await start(['--import', 'tsx', 'bench/ceiling.ts'], { CEILING_DATABASE_URL: dbUrl, CEILING_POOL_SIZE: '10' }, '/available?username=x');
-    procs.push(c.proc);
+    const c = await startChild(['--import', 'tsx', 'bench/ceiling.ts'], { CEILING_DATABASE_URL: dbUrl, CEILING_POOL_SIZE: '10' }, await freePort(), '/available?username=x');
+    children.push(c);
     targets.push({ name: 'ceiling', pid: c.proc.pid!, url: `http://127.0.0.1:${c.port}/available?username=nobody` });
   }
   const results = new Map<string, Awaited<ReturnType<typeof load>>[]>();
@@ -135,7 +89,6 @@ try {
     );
   }
 } finally {
-  for (const p of procs) await stop(p);
-  await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-  await admin.end();
+  for (const c of children) await c.stop();
+  await database.drop();
 }

@@ -20,6 +20,11 @@ function readOr(path: string, fallback: string): string {
   }
 }
 
+/** CPU seconds of a whole process, all its threads. */
+export function processCpu(pid: number): number {
+  return statCpuSeconds(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+}
+
 /** CPU seconds of a process's main thread and of all its other threads. */
 export function threadCpu(pid: number): { main: number; others: number } {
   let main = 0;
